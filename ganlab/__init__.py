@@ -1,0 +1,30 @@
+"""ganlab: the small PyTorch package behind the GAN course.
+
+    import ganlab
+    mix = ganlab.data.ring()                     # ring of 8 Gaussians
+    G, D = ganlab.MLPGenerator(), ganlab.MLPDiscriminator()
+    history = ganlab.fit(G, D, mix.sample, ganlab.TrainConfig(steps=2000))
+    ganlab.metrics.mode_stats(G.sample(2500), mix)
+"""
+
+from . import checkpoint, data, env, losses, metrics, nets, plot, train
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import DownloadNotAllowed, GaussianMixture, load
+from .env import downloads_allowed, fast, get_device, is_fast, seed_everything
+from .losses import LOSSES, get_loss
+from .metrics import evaluate_generator, mode_stats
+from .nets import MLPDiscriminator, MLPGenerator
+from .train import History, TrainConfig, TrainingDiverged, d_step, fit, g_step, make_optimizers
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "checkpoint", "data", "env", "losses", "metrics", "nets", "plot", "train",
+    "CheckpointError", "load_checkpoint", "save_checkpoint",
+    "DownloadNotAllowed", "GaussianMixture", "load",
+    "downloads_allowed", "fast", "get_device", "is_fast", "seed_everything",
+    "LOSSES", "get_loss",
+    "evaluate_generator", "mode_stats",
+    "MLPDiscriminator", "MLPGenerator",
+    "History", "TrainConfig", "TrainingDiverged", "d_step", "fit", "g_step", "make_optimizers",
+]

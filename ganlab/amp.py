@@ -1,0 +1,49 @@
+"""Mixed precision behind one switch.
+
+With ``enabled=True`` the forward passes run under ``torch.autocast``: bfloat16 on the CPU
+and on GPUs that support it natively (Ampere and later), float16 elsewhere on CUDA. Only
+float16 needs loss scaling (its exponent range is small), so only then is a ``GradScaler``
+active. The same code runs on CPU in CI, which is how the mixed-precision path is tested.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+import torch
+from torch import Tensor
+
+
+def amp_dtype(device: torch.device) -> torch.dtype:
+    """bfloat16 where the hardware has it natively, else float16."""
+    if device.type == "cuda":
+        try:
+            native = torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError:  # older torch has no including_emulation argument
+            native = torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if native else torch.float16
+    return torch.bfloat16
+
+
+class Precision:
+    """Autocast for the forward pass and (float16 only) a loss scaler for the backward pass."""
+
+    def __init__(self, device: torch.device, enabled: bool = False):
+        self.device = torch.device(device)
+        self.enabled = bool(enabled) and self.device.type in ("cpu", "cuda")
+        self.dtype = amp_dtype(self.device)
+        use_scaler = self.enabled and self.dtype == torch.float16
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler) if use_scaler else None
+
+    def autocast(self) -> AbstractContextManager:
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.enabled)
+
+    def backward_and_step(self, loss: Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """loss.backward() then optimizer.step(), scaled when float16 needs it."""
+        if self.scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(optimizer)
+            self.scaler.update()

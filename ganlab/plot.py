@@ -1,0 +1,160 @@
+"""Figures: 2D samples over the true density, D's decision surface, losses, image grids."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .data import GaussianMixture
+
+
+def _ax(ax: plt.Axes | None, figsize: tuple[float, float] = (4.5, 4.5)) -> plt.Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _np(x: Tensor) -> np.ndarray:
+    return x.detach().float().cpu().numpy()
+
+
+def plot_limits(mixture: GaussianMixture, margin: float = 0.5) -> float:
+    """Half-width of a square window that shows every mode with some margin."""
+    return float(mixture.means.abs().max()) + margin
+
+
+def _grid_points(lim: float, resolution: int) -> tuple[np.ndarray, np.ndarray, Tensor]:
+    xs = np.linspace(-lim, lim, resolution)
+    xx, yy = np.meshgrid(xs, xs)
+    pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], axis=1), dtype=torch.float32)
+    return xx, yy, pts
+
+
+def plot_samples_2d(samples: Tensor | None, mixture: GaussianMixture | None = None, ax: plt.Axes | None = None,
+                    title: str | None = None, lim: float | None = None, resolution: int = 200) -> plt.Axes:
+    """Generated samples (dots) over the true density p_data (shaded), if a mixture is given."""
+    ax = _ax(ax)
+    lim = lim or (plot_limits(mixture) if mixture is not None else 2.0)
+    if mixture is not None:
+        xx, yy, pts = _grid_points(lim, resolution)
+        # sigma can be far below a pixel, so shade a blurred density: the modes stay visible.
+        blurred = GaussianMixture(mixture.name, mixture.means, max(mixture.sigma, 2 * lim / resolution))
+        dens = blurred.log_prob(pts).exp().reshape(xx.shape).numpy()
+        ax.contourf(xx, yy, dens, levels=12, cmap="Greys", alpha=0.6)
+    if samples is not None:
+        s = _np(samples)
+        ax.scatter(s[:, 0], s[:, 1], s=3, alpha=0.5, color="tab:orange", label="G(z)")
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title or "")
+    return ax
+
+
+@torch.no_grad()
+def plot_decision_surface(D: nn.Module, samples: Tensor | None = None, mixture: GaussianMixture | None = None,
+                          ax: plt.Axes | None = None, lim: float | None = None, resolution: int = 150,
+                          title: str | None = "D(x) = P(real)") -> plt.Axes:
+    """D(x) = sigmoid(logit) as a heat map (red: "real", blue: "fake"), modes and fakes on top."""
+    ax = _ax(ax)
+    lim = lim or (plot_limits(mixture) if mixture is not None else 2.0)
+    xx, yy, pts = _grid_points(lim, resolution)
+    device = next(D.parameters()).device
+    was_training = D.training
+    D.eval()
+    prob = torch.sigmoid(D(pts.to(device))).reshape(xx.shape)
+    D.train(was_training)
+    mesh = ax.pcolormesh(xx, yy, _np(prob), cmap="coolwarm", vmin=0, vmax=1, shading="auto")
+    plt.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
+    if mixture is not None:
+        m = _np(mixture.means)
+        ax.scatter(m[:, 0], m[:, 1], marker="x", color="black", s=30, label="modes of p_data")
+    if samples is not None:
+        s = _np(samples)
+        ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.4, color="gold", label="G(z)")
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title or "")
+    return ax
+
+
+@torch.no_grad()
+def plot_1d(G: nn.Module | None, D: nn.Module | None, mixture: GaussianMixture, ax: plt.Axes | None = None,
+            n: int = 5000, lim: float | None = None, title: str | None = None) -> plt.Axes:
+    """1D picture of Goodfellow et al. (2014, fig. 1): p_data, a histogram of G(z), and D(x)."""
+    ax = _ax(ax, (6, 3.5))
+    lim = lim or plot_limits(mixture, margin=3 * mixture.sigma + 0.5)
+    xs = torch.linspace(-lim, lim, 400)[:, None]
+    ax.plot(_np(xs), _np(mixture.log_prob(xs).exp()), color="black", label="p_data")
+    if G is not None:
+        g = _np(G.sample(n)).ravel()
+        ax.hist(g, bins=80, range=(-lim, lim), density=True, color="tab:green", alpha=0.5, label="p_g (samples)")
+    if D is not None:
+        device = next(D.parameters()).device
+        ax.plot(_np(xs), _np(torch.sigmoid(D(xs.to(device)))), color="tab:blue", ls="--", label="D(x)")
+    ax.set(xlim=(-lim, lim), xlabel="x", title=title or "")
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
+
+
+def plot_history(history: dict[str, Sequence[float]], axes: Sequence[plt.Axes] | None = None,
+                 smooth: int = 25) -> Sequence[plt.Axes]:
+    """Losses (left) and D's mean outputs on real and fake batches (right)."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+
+    def smoothed(v: Sequence[float]) -> np.ndarray:
+        v = np.asarray(v, dtype=float)
+        k = max(1, min(smooth, len(v) // 5 or 1))
+        return np.convolve(v, np.ones(k) / k, mode="valid")
+
+    steps = np.asarray(history["step"])
+    for key, label in (("loss_d", "D loss"), ("loss_g", "G loss")):
+        if key in history:
+            y = smoothed(history[key])
+            axes[0].plot(steps[len(steps) - len(y):], y, label=label)
+    axes[0].set(xlabel="step", title="losses (moving average)")
+    for key, label in (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")):
+        if key in history:
+            y = smoothed(history[key])
+            axes[1].plot(steps[len(steps) - len(y):], y, label=label)
+    axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
+    axes[1].set(xlabel="step", ylim=(0, 1), title="discriminator outputs")
+    for ax in axes:
+        ax.legend(fontsize=8)
+    return axes
+
+
+def image_grid(images: Tensor, nrow: int | None = None, ax: plt.Axes | None = None,
+               title: str | None = None) -> plt.Axes:
+    """Show a batch of images (N, C, H, W) in [-1, 1] as one grid."""
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"images should have shape (N, 1 or 3, H, W), got {tuple(images.shape)}")
+    from torchvision.utils import make_grid
+
+    nrow = nrow or int(math.ceil(math.sqrt(len(images))))
+    grid = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=2, pad_value=1.0)
+    ax = _ax(ax, (5, 5))
+    ax.imshow((grid.permute(1, 2, 0).numpy() + 1) / 2, cmap="gray" if images.shape[1] == 1 else None)
+    ax.set(xticks=[], yticks=[], title=title or "")
+    return ax
+
+
+class LiveToyPlot:
+    """A ``fit`` callback that redraws D's surface, G's samples and the losses in a notebook."""
+
+    def __init__(self, mixture: GaussianMixture, n_samples: int = 1000):
+        self.mixture, self.n_samples = mixture, n_samples
+
+    def __call__(self, step: int, G: nn.Module, D: nn.Module, history: dict) -> None:
+        from IPython.display import clear_output, display
+
+        fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+        with torch.no_grad():
+            samples = G.sample(self.n_samples)
+        plot_decision_surface(D, samples, self.mixture, ax=axes[0], title=f"D(x) and G(z), step {step}")
+        plot_history(history, axes=axes[1:])
+        fig.tight_layout()
+        clear_output(wait=True)
+        display(fig)
+        plt.close(fig)

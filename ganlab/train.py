@@ -1,0 +1,186 @@
+"""The two-player training loop: one step function per player and a short ``fit``.
+
+Each iteration, in order (Goodfellow et al. 2014, Algorithm 1):
+
+1. ``d_step``: D takes a step to *maximise* its objective on a real batch and a detached
+   fake batch (the generator is not updated here, so its graph is not needed);
+2. ``g_step``: G takes a step on a fresh fake batch, through D, to fool it.
+
+Every step function returns a dict of floats; ``fit`` appends them to a ``History``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from typing import Callable, Union
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .amp import Precision
+from .checkpoint import load_checkpoint, save_checkpoint
+from .losses import GANLoss, get_loss
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of a GAN run; make variants with ``dataclasses.replace``."""
+
+    steps: int = 2000  # generator updates
+    batch_size: int = 256  # real and fake examples per step, each
+    loss: str = "nonsaturating"  # a name in ganlab.losses.LOSSES
+    lr_g: float = 1e-3  # Adam learning rate of the generator
+    lr_d: float = 1e-3  # Adam learning rate of the discriminator
+    beta1: float = 0.5  # Adam's first-moment decay; 0.5 is the DCGAN choice for GANs
+    beta2: float = 0.999  # Adam's second-moment decay
+    n_critic: int = 1  # discriminator steps per generator step
+    amp: bool = False  # mixed precision (bfloat16 on CPU, see ganlab.amp)
+    log_every: int = 100  # steps between callback calls and progress-bar updates
+    checkpoint_every: int = 0  # steps between checkpoints (0: only at the end), when a path is given
+    progress: bool = True  # show a tqdm progress bar
+    seed: int = 0  # seeds the batches drawn by fit
+
+    def __post_init__(self) -> None:
+        get_loss(self.loss)  # fails early, listing the valid names
+        for name in ("steps", "batch_size", "n_critic", "log_every"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+
+
+class History(dict):
+    """Lists of logged values by name, e.g. ``history["loss_d"]``; ``history["step"]`` is the x axis."""
+
+    interrupted: bool = False
+
+    def append(self, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.setdefault(key, []).append(value)
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite."""
+
+
+Data = Union[Tensor, Callable[[int], Tensor]]
+
+
+def d_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor, opt_d: torch.optim.Optimizer,
+           loss: GANLoss, precision: Precision | None = None) -> dict[str, float]:
+    """One discriminator update on a real batch and the fakes G(z) (detached)."""
+    precision = precision or Precision(real.device)
+    opt_d.zero_grad(set_to_none=True)
+    with precision.autocast():
+        with torch.no_grad():
+            fake = G(z)  # no graph through G: this step updates D only
+        real_logits, fake_logits = D(real), D(fake)
+        loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
+    precision.backward_and_step(loss_d, opt_d)
+    return {
+        "loss_d": loss_d.item(),
+        "d_real": torch.sigmoid(real_logits.float()).mean().item(),  # D(x), should stay high
+        "d_fake": torch.sigmoid(fake_logits.float()).mean().item(),  # D(G(z)), before the G step
+    }
+
+
+def g_step(G: nn.Module, D: nn.Module, z: Tensor, opt_g: torch.optim.Optimizer,
+           loss: GANLoss, precision: Precision | None = None) -> dict[str, float]:
+    """One generator update: gradients flow from D's logits back into G."""
+    precision = precision or Precision(z.device)
+    opt_g.zero_grad(set_to_none=True)
+    D.requires_grad_(False)  # D is a fixed function during G's step; saves its weight gradients
+    try:
+        with precision.autocast():
+            loss_g = loss.g_loss(D(G(z)).float())
+        precision.backward_and_step(loss_g, opt_g)
+    finally:
+        D.requires_grad_(True)
+    return {"loss_g": loss_g.item()}
+
+
+def make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """Adam for each player, with its own learning rate."""
+    betas = (config.beta1, config.beta2)
+    return (torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas),
+            torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas))
+
+
+def _batch_sampler(data: Data, device: torch.device, generator: torch.Generator) -> Callable[[int], Tensor]:
+    if callable(data) and not isinstance(data, Tensor):
+        return lambda n: data(n).to(device)
+    if not isinstance(data, Tensor) or data.ndim < 2 or len(data) == 0:
+        raise TypeError("data must be a non-empty tensor (N, ...) of real examples, or a function n -> (n, ...) tensor")
+    data = data.to(device)
+    return lambda n: data[torch.randint(len(data), (n,), generator=generator).to(device)]
+
+
+def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = None, *,
+        opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
+        callback: Callable[[int, nn.Module, nn.Module, History], None] | None = None,
+        checkpoint: str | os.PathLike | None = None, resume: bool = False) -> History:
+    """Train G against D on ``data`` (a tensor of real examples, or a sampler ``n -> batch``).
+
+    ``callback(step, G, D, history)`` runs every ``config.log_every`` steps and at the end,
+    e.g. to draw live plots. With ``checkpoint`` the run is saved there (atomically) every
+    ``config.checkpoint_every`` steps and at the end; ``resume=True`` continues from it.
+    Ctrl-C (or the notebook's stop button) returns the history so far, models intact.
+    """
+    config = config or TrainConfig()
+    loss = get_loss(config.loss)
+    device = next(G.parameters()).device
+    if opt_g is None or opt_d is None:
+        opt_g, opt_d = make_optimizers(G, D, config)
+    prec_d, prec_g = Precision(device, config.amp), Precision(device, config.amp)
+    batches = torch.Generator().manual_seed(config.seed)
+    sample_real = _batch_sampler(data, device, batches)
+    history, start = History(), 0
+    if resume and checkpoint is not None and os.path.exists(checkpoint):
+        state = load_checkpoint(checkpoint, G=G, D=D, opt_g=opt_g, opt_d=opt_d)
+        start = state["step"]
+        history.update(state["history"])
+    config_dict = dataclasses.asdict(config)
+
+    def save(step: int) -> None:
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, G=G, D=D, opt_g=opt_g, opt_d=opt_d, step=step,
+                            config=config_dict, history=history)
+
+    def z_batch() -> Tensor:
+        return torch.randn(config.batch_size, G.latent_dim, generator=batches).to(device)
+
+    step = start
+    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not config.progress,
+               desc="training", leave=False)
+    try:
+        for step in range(start + 1, config.steps + 1):
+            for _ in range(config.n_critic):
+                stats = d_step(G, D, sample_real(config.batch_size), z_batch(), opt_d, loss, prec_d)
+            stats.update(g_step(G, D, z_batch(), opt_g, loss, prec_g))
+            if not all(math.isfinite(v) for v in stats.values()):
+                raise TrainingDiverged(
+                    f"training diverged at step {step}: {stats}. Lower the learning rates (now lr_g={config.lr_g}, "
+                    f"lr_d={config.lr_d}) or try another loss."
+                    + (f" The last checkpoint, {checkpoint}, was saved before this and is unchanged." if checkpoint else "")
+                )
+            history.append({"step": step, **stats})
+            bar.update(1)
+            if step % config.log_every == 0 or step == config.steps:
+                bar.set_postfix(loss_d=f"{stats['loss_d']:.3f}", loss_g=f"{stats['loss_g']:.3f}")
+                if callback is not None:
+                    callback(step, G, D, history)
+            if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.steps:
+                save(step)
+        if history.get("step") and history["step"][-1] == config.steps:
+            save(config.steps)
+    except KeyboardInterrupt:
+        history.interrupted = True
+        print(f"Interrupted at step {step}: returning the history so far; G and D keep their weights.")
+    finally:
+        bar.close()
+    return history
