@@ -23,9 +23,10 @@ class CheckpointError(RuntimeError):
     """A checkpoint that cannot be read or does not fit the models it is loaded into."""
 
 
-def _rng_state() -> dict[str, Any]:
+def _rng_state(batch_rng: torch.Generator | None) -> dict[str, Any]:
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     return {
+        "batches": batch_rng.get_state() if batch_rng is not None else None,
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
@@ -33,7 +34,9 @@ def _rng_state() -> dict[str, Any]:
     }
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
+def _set_rng_state(state: dict[str, Any], batch_rng: torch.Generator | None) -> None:
+    if batch_rng is not None and state["batches"] is not None:
+        batch_rng.set_state(state["batches"])
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -44,8 +47,11 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(path: str | os.PathLike, *, G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer,
                     opt_d: torch.optim.Optimizer, step: int, config: dict[str, Any],
-                    history: dict[str, list[float]]) -> Path:
-    """Write everything needed to resume at ``step``; atomic (see module docstring)."""
+                    history: dict[str, list[float]], batch_rng: torch.Generator | None = None) -> Path:
+    """Write everything needed to resume at ``step``; atomic (see module docstring).
+
+    ``batch_rng`` is the generator that draws the run's batches, if it has its own.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
@@ -53,7 +59,7 @@ def save_checkpoint(path: str | os.PathLike, *, G: nn.Module, D: nn.Module, opt_
         "G": G.state_dict(), "D": D.state_dict(),
         "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
         "step": int(step), "config": dict(config), "history": {k: list(v) for k, v in history.items()},
-        "rng": _rng_state(),
+        "rng": _rng_state(batch_rng),
     }
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
@@ -71,7 +77,7 @@ def save_checkpoint(path: str | os.PathLike, *, G: nn.Module, D: nn.Module, opt_
 
 def load_checkpoint(path: str | os.PathLike, *, G: nn.Module, D: nn.Module,
                     opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
-                    restore_rng: bool = True) -> dict[str, Any]:
+                    restore_rng: bool = True, batch_rng: torch.Generator | None = None) -> dict[str, Any]:
     """Load a checkpoint into the given models (and optimisers); returns step, config, history."""
     path = Path(path)
     if not path.is_file():
@@ -98,5 +104,5 @@ def load_checkpoint(path: str | os.PathLike, *, G: nn.Module, D: nn.Module,
     if opt_d is not None:
         opt_d.load_state_dict(state["opt_d"])
     if restore_rng:
-        _set_rng_state(state["rng"])
+        _set_rng_state(state["rng"], batch_rng)
     return {"step": state["step"], "config": state["config"], "history": state["history"]}

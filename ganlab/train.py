@@ -141,7 +141,7 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
     sample_real = _batch_sampler(data, device, batches)
     history, start = History(), 0
     if resume and checkpoint is not None and os.path.exists(checkpoint):
-        state = load_checkpoint(checkpoint, G=G, D=D, opt_g=opt_g, opt_d=opt_d)
+        state = load_checkpoint(checkpoint, G=G, D=D, opt_g=opt_g, opt_d=opt_d, batch_rng=batches)
         start = state["step"]
         history.update(state["history"])
     config_dict = dataclasses.asdict(config)
@@ -149,7 +149,7 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
     def save(step: int) -> None:
         if checkpoint is not None:
             save_checkpoint(checkpoint, G=G, D=D, opt_g=opt_g, opt_d=opt_d, step=step,
-                            config=config_dict, history=history)
+                            config=config_dict, history=history, batch_rng=batches)
 
     def z_batch() -> Tensor:
         return torch.randn(config.batch_size, G.latent_dim, generator=batches).to(device)

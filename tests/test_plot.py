@@ -1,0 +1,48 @@
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from ganlab import data, plot
+from ganlab.nets import MLPDiscriminator, MLPGenerator
+
+
+def test_toy_figures_draw():
+    mix = data.ring()
+    G, D = MLPGenerator(width=8), MLPDiscriminator(width=8)
+    ax = plot.plot_samples_2d(G.sample(100), mix)
+    assert len(ax.collections) >= 2  # density contours and the samples
+    ax = plot.plot_decision_surface(D, G.sample(50), mix)
+    assert ax.get_xlim() == (-1.5, 1.5)
+    plot.plot_history({"step": [1, 2, 3], "loss_d": [1, 1, 1], "loss_g": [1, 2, 3], "d_real": [.5] * 3, "d_fake": [.4] * 3})
+    plt.close("all")
+
+
+def test_decision_surface_shows_d_probabilities():
+    class Half(torch.nn.Module):  # logit = x: D(x) = sigmoid(x), 0.5 on the y axis
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return x[:, 0] + 0 * self.w
+
+    ax = plot.plot_decision_surface(Half(), lim=2.0, resolution=11)
+    values = ax.collections[0].get_array().reshape(11, 11)
+    assert values.min() >= 0 and values.max() <= 1
+    assert values[5, 5] == pytest.approx(0.5) and values[5, -1] > 0.85
+    plt.close("all")
+
+
+def test_1d_figure():
+    mix = data.mixture_1d()
+    plot.plot_1d(MLPGenerator(latent_dim=1, out_dim=1, width=8), MLPDiscriminator(in_dim=1, width=8), mix, n=200)
+    plt.close("all")
+
+
+def test_image_grid_checks_its_input():
+    x, _ = data.load("digits", n=16)
+    ax = plot.image_grid(x)
+    assert ax.images[0].get_array().shape[:2] == (4 * 10 + 2, 4 * 10 + 2)
+    with pytest.raises(ValueError, match=r"\(N, 1 or 3, H, W\)"):
+        plot.image_grid(x[:, 0])
+    plt.close("all")

@@ -1,0 +1,212 @@
+import copy
+import dataclasses
+
+import pytest
+import torch
+
+from ganlab import checkpoint as ckpt
+from ganlab import data
+from ganlab.amp import Precision
+from ganlab.losses import get_loss
+from ganlab.nets import MLPDiscriminator, MLPGenerator
+from ganlab.train import TrainConfig, TrainingDiverged, d_step, fit, g_step, make_optimizers
+
+CFG = TrainConfig(steps=30, batch_size=32, log_every=10, progress=False)
+
+
+def players(seed=0, width=16):
+    torch.manual_seed(seed)
+    return MLPGenerator(width=width), MLPDiscriminator(width=width)
+
+
+def params(m):
+    return torch.cat([p.detach().flatten() for p in m.parameters()]).clone()
+
+
+def test_d_step_updates_d_only_and_detaches_fakes():
+    G, D = players()
+    opt_g, opt_d = make_optimizers(G, D, CFG)
+    g0, d0 = params(G), params(D)
+    stats = d_step(G, D, torch.randn(8, 2), torch.randn(8, 2), opt_d, get_loss("nonsaturating"))
+    assert torch.equal(params(G), g0) and not torch.equal(params(D), d0)
+    assert all(p.grad is None for p in G.parameters())  # no graph through G
+    assert set(stats) == {"loss_d", "d_real", "d_fake"} and all(isinstance(v, float) for v in stats.values())
+
+
+def test_g_step_updates_g_only_and_leaves_d_trainable():
+    G, D = players()
+    opt_g, opt_d = make_optimizers(G, D, CFG)
+    g0, d0 = params(G), params(D)
+    g_step(G, D, torch.randn(8, 2), opt_g, get_loss("nonsaturating"))
+    assert not torch.equal(params(G), g0) and torch.equal(params(D), d0)
+    assert all(p.requires_grad for p in D.parameters())
+
+
+def test_d_step_lowers_its_loss_on_a_fixed_batch():
+    G, D = players()
+    _, opt_d = make_optimizers(G, D, dataclasses.replace(CFG, lr_d=1e-2))
+    real, z, loss = torch.randn(64, 2) + 3, torch.randn(64, 2), get_loss("minimax")
+    first = d_step(G, D, real, z, opt_d, loss)["loss_d"]
+    for _ in range(20):
+        last = d_step(G, D, real, z, opt_d, loss)["loss_d"]
+    assert last < first
+
+
+def test_fit_trains_and_logs():
+    G, D = players()
+    g0, d0 = params(G), params(D)
+    calls = []
+    history = fit(G, D, data.ring().sample, CFG, callback=lambda step, *_: calls.append(step))
+    assert history["step"] == list(range(1, 31))
+    assert all(len(history[k]) == 30 for k in ("loss_d", "loss_g", "d_real", "d_fake"))
+    assert calls == [10, 20, 30]
+    assert not torch.equal(params(G), g0) and not torch.equal(params(D), d0)
+
+
+def test_fit_samples_batches_from_a_tensor():
+    G, D = players()
+    history = fit(G, D, data.load("ring", n=100)[0], dataclasses.replace(CFG, steps=5))
+    assert len(history["step"]) == 5
+    with pytest.raises(TypeError, match="non-empty tensor"):
+        fit(G, D, torch.zeros(0, 2), CFG)
+
+
+def test_n_critic_counts_discriminator_steps():
+    G, D = players()
+    opt_g, opt_d = make_optimizers(G, D, CFG)
+    fit(G, D, data.ring().sample, dataclasses.replace(CFG, steps=4, n_critic=3), opt_g=opt_g, opt_d=opt_d)
+    assert opt_d.state[next(iter(D.parameters()))]["step"] == 12
+    assert opt_g.state[next(iter(G.parameters()))]["step"] == 4
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="nonsaturating"):
+        TrainConfig(loss="nonsaturatin")
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="lr_d"):
+        TrainConfig(lr_d=-1.0)
+
+
+def test_nan_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path):
+    G, D = players()
+    path = tmp_path / "run.pt"
+    fit(G, D, data.ring().sample, dataclasses.replace(CFG, steps=5), checkpoint=path)
+    saved = path.read_bytes()
+    bad = lambda n: torch.full((n, 2), float("nan"))  # noqa: E731
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 6.*Lower the learning rates.*unchanged"):
+        fit(G, D, bad, dataclasses.replace(CFG, steps=10, checkpoint_every=1), checkpoint=path, resume=True)
+    assert path.read_bytes() == saved
+
+
+def test_keyboard_interrupt_returns_history_so_far():
+    G, D = players()
+
+    def stop(step, *_):
+        if step == 20:
+            raise KeyboardInterrupt
+
+    history = fit(G, D, data.ring().sample, CFG, callback=stop)
+    assert history.interrupted and history["step"][-1] == 20
+    assert torch.isfinite(G.sample(4)).all()
+
+
+def test_resume_continues_exactly(tmp_path):
+    cfg = dataclasses.replace(CFG, steps=20)
+    mix = data.ring()
+    G1, D1 = players()  # seeds the global RNG, which draws the real samples
+    straight = fit(G1, D1, mix.sample, cfg)
+    path = tmp_path / "ckpt.pt"
+    G2, D2 = players()
+    fit(G2, D2, mix.sample, dataclasses.replace(cfg, steps=10), checkpoint=path)
+    G3, D3 = players(seed=123)  # other weights, other RNG state: all must come from the checkpoint
+    resumed = fit(G3, D3, mix.sample, cfg, checkpoint=path, resume=True)
+    assert resumed["step"] == list(range(1, 21))
+    assert resumed["loss_d"] == straight["loss_d"]
+    assert torch.equal(params(G3), params(G1)) and torch.equal(params(D3), params(D1))
+    assert ckpt.load_checkpoint(path, G=G2, D=D2)["step"] == 20
+
+
+def test_checkpoint_round_trip(tmp_path):
+    G, D = players()
+    opt_g, opt_d = make_optimizers(G, D, CFG)
+    fit(G, D, data.ring().sample, dataclasses.replace(CFG, steps=3), opt_g=opt_g, opt_d=opt_d)
+    path = ckpt.save_checkpoint(tmp_path / "a" / "c.pt", G=G, D=D, opt_g=opt_g, opt_d=opt_d, step=3,
+                                config={"lr": 1e-3}, history={"step": [1, 2, 3]})
+    G2, D2 = players(seed=9)
+    opt_g2, opt_d2 = make_optimizers(G2, D2, CFG)
+    state = ckpt.load_checkpoint(path, G=G2, D=D2, opt_g=opt_g2, opt_d=opt_d2)
+    assert state == {"step": 3, "config": {"lr": 1e-3}, "history": {"step": [1, 2, 3]}}
+    assert torch.equal(params(G), params(G2)) and torch.equal(params(D), params(D2))
+    assert opt_d2.state_dict()["state"][0]["step"] == opt_d.state_dict()["state"][0]["step"]
+    assert [p.name for p in path.parent.iterdir()] == ["c.pt"]  # no temporary file left behind
+
+
+def test_rng_state_is_restored(tmp_path):
+    G, D = players()
+    opt_g, opt_d = make_optimizers(G, D, CFG)
+    path = ckpt.save_checkpoint(tmp_path / "c.pt", G=G, D=D, opt_g=opt_g, opt_d=opt_d, step=0, config={}, history={})
+    expected = torch.rand(3)
+    torch.rand(100)
+    ckpt.load_checkpoint(path, G=G, D=D)
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_interrupted_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    G, D = players()
+    opt_g, opt_d = make_optimizers(G, D, CFG)
+    path = ckpt.save_checkpoint(tmp_path / "c.pt", G=G, D=D, opt_g=opt_g, opt_d=opt_d, step=1, config={}, history={})
+    before = path.read_bytes()
+
+    def broken_save(obj, f):
+        f.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(KeyboardInterrupt):
+        ckpt.save_checkpoint(path, G=G, D=D, opt_g=opt_g, opt_d=opt_d, step=2, config={}, history={})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+
+
+def test_corrupted_checkpoint_gets_a_clear_error(tmp_path):
+    G, D = players()
+    path = tmp_path / "c.pt"
+    path.write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(ckpt.CheckpointError, match="not a readable checkpoint.*corrupted"):
+        ckpt.load_checkpoint(path, G=G, D=D)
+    with pytest.raises(ckpt.CheckpointError, match="no checkpoint"):
+        ckpt.load_checkpoint(tmp_path / "missing.pt", G=G, D=D)
+    torch.save({"something": 1}, path)
+    with pytest.raises(ckpt.CheckpointError, match="not a ganlab checkpoint"):
+        ckpt.load_checkpoint(path, G=G, D=D)
+
+
+def test_checkpoint_of_other_nets_gets_a_clear_error(tmp_path):
+    G, D = players(width=16)
+    opt_g, opt_d = make_optimizers(G, D, CFG)
+    path = ckpt.save_checkpoint(tmp_path / "c.pt", G=G, D=D, opt_g=opt_g, opt_d=opt_d, step=1,
+                                config={"width": 16}, history={})
+    G2, D2 = players(width=32)
+    with pytest.raises(ckpt.CheckpointError, match="another shape.*'width': 16"):
+        ckpt.load_checkpoint(path, G=G2, D=D2)
+
+
+def test_mixed_precision_runs_on_cpu_in_bfloat16():
+    prec = Precision(torch.device("cpu"), enabled=True)
+    assert prec.dtype == torch.bfloat16 and prec.scaler is None
+    with prec.autocast():
+        assert torch.nn.Linear(2, 2)(torch.randn(1, 2)).dtype == torch.bfloat16
+    G, D = players()
+    history = fit(G, D, data.ring().sample, dataclasses.replace(CFG, amp=True))
+    assert all(torch.isfinite(torch.tensor(history[k])).all() for k in ("loss_d", "loss_g"))
+
+
+@pytest.mark.cuda
+def test_fit_on_cuda_with_and_without_amp():
+    for amp in (False, True):
+        G, D = players()
+        G, D = G.cuda(), D.cuda()
+        history = fit(G, D, lambda n: data.ring().sample(n), dataclasses.replace(CFG, amp=amp))
+        assert next(G.parameters()).is_cuda and len(history["step"]) == CFG.steps
+        assert all(torch.isfinite(torch.tensor(history[k])).all() for k in ("loss_d", "loss_g"))
