@@ -38,6 +38,7 @@ class TrainConfig:
     beta1: float = 0.5  # Adam's first-moment decay; 0.5 is the DCGAN choice for GANs
     beta2: float = 0.999  # Adam's second-moment decay
     n_critic: int = 1  # discriminator steps per generator step
+    lr_decay: float = 0.0  # last fraction of the run over which both learning rates fall linearly to 0
     amp: bool = False  # mixed precision (bfloat16 on CPU, see ganlab.amp)
     log_every: int = 100  # steps between callback calls and progress-bar updates
     checkpoint_every: int = 0  # steps between checkpoints (0: only at the end), when a path is given
@@ -52,6 +53,15 @@ class TrainConfig:
         for name in ("lr_g", "lr_d"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if not 0.0 <= self.lr_decay <= 1.0:
+            raise ValueError(f"lr_decay is a fraction of the run, between 0 and 1; got {self.lr_decay!r}")
+
+    def lr_factor(self, step: int) -> float:
+        """Multiplier of the learning rates at ``step`` (1-based): 1, then a linear fall to 0."""
+        decay_steps = self.lr_decay * self.steps
+        if decay_steps == 0:
+            return 1.0
+        return min(1.0, (self.steps - step + 1) / decay_steps)
 
 
 class History(dict):
@@ -111,6 +121,11 @@ def make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig) -> tuple[to
             torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas))
 
 
+def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
 def _batch_sampler(data: Data, device: torch.device, generator: torch.Generator) -> Callable[[int], Tensor]:
     if callable(data) and not isinstance(data, Tensor):
         return lambda n: data(n).to(device)
@@ -159,6 +174,9 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
                desc="training", leave=False)
     try:
         for step in range(start + 1, config.steps + 1):
+            if config.lr_decay:
+                _set_lr(opt_g, config.lr_g * config.lr_factor(step))
+                _set_lr(opt_d, config.lr_d * config.lr_factor(step))
             for _ in range(config.n_critic):
                 stats = d_step(G, D, sample_real(config.batch_size), z_batch(), opt_d, loss, prec_d)
             stats.update(g_step(G, D, z_batch(), opt_g, loss, prec_g))

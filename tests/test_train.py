@@ -210,3 +210,20 @@ def test_fit_on_cuda_with_and_without_amp():
         history = fit(G, D, lambda n: data.ring().sample(n), dataclasses.replace(CFG, amp=amp))
         assert next(G.parameters()).is_cuda and len(history["step"]) == CFG.steps
         assert all(torch.isfinite(torch.tensor(history[k])).all() for k in ("loss_d", "loss_g"))
+
+
+def test_lr_decay_schedule():
+    cfg = TrainConfig(steps=100, lr_decay=0.5)
+    assert cfg.lr_factor(1) == 1.0 and cfg.lr_factor(51) == 1.0
+    assert cfg.lr_factor(76) == pytest.approx(0.5) and cfg.lr_factor(100) == pytest.approx(0.02)
+    assert TrainConfig(steps=100).lr_factor(100) == 1.0
+    with pytest.raises(ValueError, match="fraction"):
+        TrainConfig(lr_decay=1.5)
+
+
+def test_fit_applies_the_decay():
+    G, D = players()
+    opt_g, opt_d = make_optimizers(G, D, CFG)
+    fit(G, D, data.ring().sample, dataclasses.replace(CFG, steps=10, lr_decay=1.0), opt_g=opt_g, opt_d=opt_d)
+    assert opt_g.param_groups[0]["lr"] == pytest.approx(CFG.lr_g / 10)
+    assert opt_d.param_groups[0]["lr"] == pytest.approx(CFG.lr_d / 10)
