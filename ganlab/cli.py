@@ -39,6 +39,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    value = _positive_float(text) if text.strip() not in ("0", "0.0") else 0.0
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ganlab",
@@ -65,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     toy.add_argument("--steps", type=_positive_int, default=d.steps, help="generator updates (fast mode: 300)")
     toy.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help="real and fake points per step")
     toy.add_argument("--lr", type=_positive_float, default=d.lr, help="Adam learning rate of both players")
+    toy.add_argument("--lr-decay", type=_fraction, default=d.lr_decay,
+                     help="fraction of the run, at its end, over which the learning rates fall linearly to 0 "
+                          "(0: constant). Annealing stops the players circling the equilibrium, which sharpens "
+                          "the samples around each mode")
     toy.add_argument("--width", type=_positive_int, default=d.width, help="hidden units per layer")
     toy.add_argument("--depth", type=_positive_int, default=d.depth, help="linear layers per player")
     toy.add_argument("--latent-dim", type=_positive_int, default=d.latent_dim, help="size of the noise vector z")

@@ -32,9 +32,10 @@ class Toy2DConfig:
 
     dataset: str = "ring"  # "ring" (8 modes, sigma 0.01) or "grid" (25 modes, sigma 0.05)
     loss: str = "nonsaturating"  # a name in ganlab.losses.LOSSES
-    steps: int = 4000  # generator updates (fast mode: 300)
+    steps: int = 10000  # generator updates (fast mode: 300)
     batch_size: int = 256
     lr: float = 1e-3  # Adam learning rate of both players
+    lr_decay: float = 0.5  # the last half of the run anneals the learning rates linearly to 0
     width: int = 128  # hidden units per layer, both players
     depth: int = 3  # linear layers per player
     latent_dim: int = 2
@@ -47,7 +48,8 @@ class Toy2DConfig:
 
     def train_config(self, progress: bool = True) -> TrainConfig:
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, loss=self.loss, lr_g=self.lr,
-                           lr_d=self.lr, seed=self.seed, log_every=max(1, self.steps // 50), progress=progress)
+                           lr_d=self.lr, lr_decay=self.lr_decay, seed=self.seed,
+                           log_every=max(1, self.steps // 50), progress=progress)
 
 
 def default_toy2d(**overrides) -> Toy2DConfig:

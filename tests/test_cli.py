@@ -42,6 +42,7 @@ def test_corrupted_checkpoint_on_resume_is_a_clear_error(tmp_path, capsys):
     (["--lr", "fast"], "expected a number"),
     (["--steps", "0"], "must be at least 1"),
     (["--seed", "-3"], "must be at least 0"),
+    (["--lr-decay", "2"], "between 0 and 1"),
 ])
 def test_bad_option_values_are_clear_errors(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -53,7 +54,7 @@ def test_bad_option_values_are_clear_errors(args, message, capsys):
 def test_help_explains_every_option():
     result = subprocess.run([sys.executable, "-m", "ganlab", "train", "toy2d", "--help"],
                             capture_output=True, text=True, check=True)
-    for option in ("--dataset", "--loss", "--steps", "--batch-size", "--lr", "--width", "--depth",
+    for option in ("--dataset", "--loss", "--steps", "--batch-size", "--lr", "--lr-decay", "--width", "--depth",
                    "--latent-dim", "--seed", "--out", "--resume", "--no-progress"):
         assert option in result.stdout
     assert "sigma 0.01" in result.stdout and "non" in result.stdout
