@@ -7,7 +7,7 @@
     ganlab.metrics.mode_stats(G.sample(2500), mix)
 """
 
-from . import checkpoint, data, env, losses, metrics, nets, plot, train
+from . import checkpoint, checks, data, env, losses, metrics, nets, plot, train
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import DownloadNotAllowed, GaussianMixture, load
 from .env import downloads_allowed, fast, get_device, is_fast, seed_everything
@@ -19,7 +19,7 @@ from .train import History, TrainConfig, TrainingDiverged, d_step, fit, g_step, 
 __version__ = "0.1.0"
 
 __all__ = [
-    "checkpoint", "data", "env", "losses", "metrics", "nets", "plot", "train",
+    "checkpoint", "checks", "data", "env", "losses", "metrics", "nets", "plot", "train",
     "CheckpointError", "load_checkpoint", "save_checkpoint",
     "DownloadNotAllowed", "GaussianMixture", "load",
     "downloads_allowed", "fast", "get_device", "is_fast", "seed_everything",

@@ -113,13 +113,13 @@ def plot_history(history: dict[str, Sequence[float]], axes: Sequence[plt.Axes] |
         if key in history:
             y = smoothed(history[key])
             axes[0].plot(steps[len(steps) - len(y):], y, label=label)
-    axes[0].set(xlabel="step", title="losses (moving average)")
+    axes[0].set(xlabel="step", ylabel="loss", title="losses (moving average)")
     for key, label in (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")):
         if key in history:
             y = smoothed(history[key])
             axes[1].plot(steps[len(steps) - len(y):], y, label=label)
     axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
-    axes[1].set(xlabel="step", ylim=(0, 1), title="discriminator outputs")
+    axes[1].set(xlabel="step", ylabel="mean of sigmoid(logit)", ylim=(0, 1), title="discriminator outputs")
     for ax in axes:
         ax.legend(fontsize=8)
     return axes
@@ -143,15 +143,15 @@ def image_grid(images: Tensor, nrow: int | None = None, ax: plt.Axes | None = No
 class LiveToyPlot:
     """A ``fit`` callback that redraws D's surface, G's samples and the losses in a notebook."""
 
-    def __init__(self, mixture: GaussianMixture, n_samples: int = 1000):
-        self.mixture, self.n_samples = mixture, n_samples
+    def __init__(self, mixture: GaussianMixture, n_samples: int = 1000, seed: int = 0):
+        self.mixture, self.n_samples, self.seed = mixture, n_samples, seed
 
     def __call__(self, step: int, G: nn.Module, D: nn.Module, history: dict) -> None:
         from IPython.display import clear_output, display
 
         fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-        with torch.no_grad():
-            samples = G.sample(self.n_samples)
+        with torch.no_grad():  # its own random stream: watching a run must not change it
+            samples = G.sample(self.n_samples, generator=torch.Generator().manual_seed(self.seed))
         plot_decision_surface(D, samples, self.mixture, ax=axes[0], title=f"D(x) and G(z), step {step}")
         plot_history(history, axes=axes[1:])
         fig.tight_layout()

@@ -46,3 +46,19 @@ def test_image_grid_checks_its_input():
     with pytest.raises(ValueError, match=r"\(N, 1 or 3, H, W\)"):
         plot.image_grid(x[:, 0])
     plt.close("all")
+
+
+def test_live_plot_does_not_change_the_run(monkeypatch):
+    import dataclasses
+
+    from ganlab.train import TrainConfig, fit
+
+    monkeypatch.setattr("IPython.display.display", lambda *a, **k: None)
+    cfg = TrainConfig(steps=6, batch_size=16, log_every=2, progress=False)
+    runs = []
+    for callback in (None, plot.LiveToyPlot(data.ring(), n_samples=10)):
+        torch.manual_seed(0)
+        G, D = MLPGenerator(width=8), MLPDiscriminator(width=8)
+        runs.append(fit(G, D, data.ring().sample, dataclasses.replace(cfg), callback=callback)["loss_d"])
+    assert runs[0] == runs[1]
+    plt.close("all")

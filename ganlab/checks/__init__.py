@@ -1,0 +1,15 @@
+"""Checks for the exercise notebooks: ``checks.check_d_loss(my_d_loss)`` and friends.
+
+Each check runs a student's function against the reference in ``ganlab`` on fixed inputs and
+raises :class:`CheckFailed` saying exactly what is wrong; see ``core`` for the machinery and
+``ch01``, ... for each chapter's checks.
+"""
+
+from .ch01 import (check_d_loss, check_d_step, check_g_loss_minimax, check_g_loss_nonsaturating, check_jsd,
+                   check_mode_coverage, check_optimal_discriminator, check_value_at_optimum)
+from .core import CheckFailed
+
+__all__ = [
+    "CheckFailed", "check_d_loss", "check_g_loss_minimax", "check_g_loss_nonsaturating",
+    "check_optimal_discriminator", "check_jsd", "check_value_at_optimum", "check_mode_coverage", "check_d_step",
+]

@@ -1,0 +1,128 @@
+"""The machinery behind every exercise check: call a student's function, compare, explain.
+
+A check runs the function on small fixed inputs against a reference. On a mismatch it raises
+:class:`CheckFailed` showing the input, the expected and the received values, and a diagnosis
+when the mistake is a known one. Each chapter's checks live in their own module (``ch01``, ...).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+_UNSET = object()
+_LOGITS_NAN = ("the logits are finite, so NaN/inf comes from a log of a logit. Logits are any real number, not "
+               "probabilities: turn a logit l into D = torch.sigmoid(l) first, or better use F.softplus, F.logsigmoid "
+               "or F.binary_cross_entropy_with_logits, which take logits directly.")
+_BCE_ON_LOGITS = ("F.binary_cross_entropy (nn.BCELoss) wants probabilities in [0, 1], and these are logits: use "
+                  "F.binary_cross_entropy_with_logits, or apply torch.sigmoid first.")
+_ERROR_HINTS = {  # a piece of an exception's message -> what it usually means in these exercises
+    "between 0 and 1": _BCE_ON_LOGITS,
+    "numpy() on Tensor that requires grad": "stay in torch: NumPy cuts the graph that backward() needs.",
+}
+_SIGMOID_TWICE = "sigmoid applied twice: the loss treats D's probability sigmoid(l) as if it were a logit."
+
+
+class CheckFailed(AssertionError):
+    """A student's answer disagrees with the reference; the message says on which input and why."""
+
+
+def _np(x: Any) -> np.ndarray:
+    return np.asarray(x.detach().cpu() if isinstance(x, Tensor) else x, dtype=float)
+
+
+def _close(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    a, b = _np(a), _np(b)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def _finite(x: Any) -> bool:
+    return bool(np.isfinite(_np(x)).all())
+
+
+def _fmt(x: Any) -> str:
+    """A value printed small, on one line: 4 decimals, long arrays cut to their first values."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, tuple):
+        return "(" + ", ".join(_fmt(v) for v in x) + ")"
+    if isinstance(x, Tensor):
+        x = x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray) and x.size > 12:  # e.g. all of D's parameters
+        return f"{_fmt(x.ravel()[:8])[:-1]}, ...] (shape {x.shape}, first values shown)"
+    if isinstance(x, np.ndarray) and x.ndim > 0:
+        text = np.array2string(x.astype(float), precision=4, suppress_small=True, separator=", ", max_line_width=10**6)
+        return text.replace("\n", "")
+    if isinstance(x, (float, np.floating, np.ndarray)):
+        return f"{float(x):.4f}"
+    return repr(x)
+
+
+class _Check:
+    """One run of a check: calls the student's function and words a failure."""
+
+    def __init__(self, name: str, task: str, fn: Callable, n_cases: int):
+        if not callable(fn):
+            raise TypeError(f"{name} takes your function itself, e.g. {name}(my_function), not {fn!r}")
+        self.name, self.task, self.fn, self.n_cases = name, task, fn, n_cases
+        self.case, self.inputs = 0, {}
+
+    def call(self, case: int, *args: Any, **shown: Any) -> Any:
+        """fn(*args) on case number ``case``; ``shown`` are the inputs as a failure prints them."""
+        self.case, self.inputs = case, shown
+        try:
+            return self.fn(*args)
+        except NotImplementedError as err:
+            found = re.search(r"Exercise\s+(\d+)", str(err))
+            raise CheckFailed(f"{'Exercise ' + found.group(1) if found else 'This exercise'} is not done yet: replace "
+                              f"the `raise NotImplementedError` in `{getattr(self.fn, '__name__', 'your function')}` "
+                              f"with your code, run that cell, then this check again.") from None
+        except Exception as err:
+            hint = next((h for key, h in _ERROR_HINTS.items() if key in str(err)), "the traceback above points at the "
+                                                                                   "failing line of your function.")
+            raise CheckFailed(self.message(f"Your function raised {type(err).__name__}: {err}", diagnosis=hint)) from err
+
+    def message(self, problem: str, expected: Any = _UNSET, got: Any = _UNSET, diagnosis: str = "") -> str:
+        lines = [f"{self.name} failed ({self.task}) on case {self.case} of {self.n_cases}. {problem}", "  input:"]
+        lines += [f"    {key} = {_fmt(value)}" for key, value in self.inputs.items()]
+        lines += [f"  expected: {_fmt(expected)}"] if expected is not _UNSET else []
+        lines += [f"  got:      {_fmt(got)}"] if got is not _UNSET else []
+        return "\n".join(lines + ([f"Diagnosis: {diagnosis}"] if diagnosis else []))
+
+    def fail(self, problem: str, expected: Any = _UNSET, got: Any = _UNSET, diagnosis: str = "") -> None:
+        raise CheckFailed(self.message(problem, expected, got, diagnosis))
+
+    def mismatch(self, expected: Any, got: Any, variants: list[tuple[str, Any]], fallback: str = "",
+                 problem: str = "Wrong value.") -> None:
+        """Fail, naming the first known mistake (a variant, else a flipped sign) that reproduces ``got``."""
+        for diagnosis, wrong in variants + [("the sign is flipped (got = -expected).", -_np(expected))]:
+            if _close(got, wrong):
+                self.fail(problem, expected, got, diagnosis)
+        self.fail(problem, expected, got, fallback or "no common mistake matches; compare your code with the formula "
+                                                      "above the exercise, term by term.")
+
+    def scalar(self, got: Any, expected: Any, nan_hint: str = "") -> float:
+        """``got`` as a float, failing clearly unless it is one finite number."""
+        size = got.numel() if isinstance(got, Tensor) else got.size if isinstance(got, np.ndarray) else 1
+        if size != 1:
+            self.fail(f"It returned shape {tuple(got.shape)}; the answer is one number.", expected, got,
+                      "sum (or average) over the entries: the answer is a single number.")
+        try:
+            value = float(got.item() if isinstance(got, (Tensor, np.ndarray)) else got)
+        except (TypeError, ValueError):
+            self.fail("It must return a number.", expected, got, f"your function returned a {type(got).__name__}.")
+        if not math.isfinite(value):
+            self.fail("It returned NaN or inf.", expected, value, nan_hint)
+        return value
+
+    def passed(self, note: str = "") -> None:
+        print(f"\u2713 {self.name} passed ({self.n_cases} cases)" + (f"\n  Note (not an error): {note}" if note else ""))
+
+
+def _t(*values: float, dtype: torch.dtype = torch.float32) -> Tensor:
+    return torch.tensor(values, dtype=dtype)
