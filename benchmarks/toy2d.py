@@ -27,8 +27,10 @@ def main() -> None:
     parser.add_argument("--loss", default=Toy2DConfig.loss)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=None, help="override the recipe's step count")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for PyTorch (as `ganlab train toy2d`)")
     parser.add_argument("--fast", action="store_true", help="300 steps, 2 seeds: checks the script runs")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
 
     steps = 300 if args.fast else (args.steps or Toy2DConfig.steps)
     seeds = 2 if args.fast else args.seeds

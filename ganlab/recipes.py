@@ -32,7 +32,7 @@ class Toy2DConfig:
 
     dataset: str = "ring"  # "ring" (8 modes, sigma 0.01) or "grid" (25 modes, sigma 0.05)
     loss: str = "nonsaturating"  # a name in ganlab.losses.LOSSES
-    steps: int = 10000  # generator updates (fast mode: 300)
+    steps: int = 14000  # generator updates (fast mode: 300)
     batch_size: int = 256
     lr: float = 1e-3  # Adam learning rate of both players
     lr_decay: float = 0.5  # the last half of the run anneals the learning rates linearly to 0

@@ -55,6 +55,6 @@ def test_help_explains_every_option():
     result = subprocess.run([sys.executable, "-m", "ganlab", "train", "toy2d", "--help"],
                             capture_output=True, text=True, check=True)
     for option in ("--dataset", "--loss", "--steps", "--batch-size", "--lr", "--lr-decay", "--width", "--depth",
-                   "--latent-dim", "--seed", "--out", "--resume", "--no-progress"):
+                   "--latent-dim", "--seed", "--out", "--resume", "--threads", "--no-progress"):
         assert option in result.stdout
     assert "sigma 0.01" in result.stdout and "non" in result.stdout
