@@ -49,7 +49,8 @@ class Toy2DConfig:
     def train_config(self, progress: bool = True) -> TrainConfig:
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, loss=self.loss, lr_g=self.lr,
                            lr_d=self.lr, lr_decay=self.lr_decay, seed=self.seed,
-                           log_every=max(1, self.steps // 50), progress=progress)
+                           log_every=max(1, self.steps // 50), checkpoint_every=max(1, self.steps // 10),
+                           progress=progress)
 
 
 def default_toy2d(**overrides) -> Toy2DConfig:

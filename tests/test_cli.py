@@ -25,6 +25,29 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
     assert metrics["steps_done"] == 40 and metrics["n_modes"] == 25
 
 
+def test_an_interrupted_run_resumes_from_its_last_checkpoint(tmp_path, monkeypatch):
+    import ganlab.train
+
+    out = tmp_path / "run"
+    real_g_step, calls = ganlab.train.g_step, []
+
+    def g_step_then_ctrl_c(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 25:
+            raise KeyboardInterrupt
+        return real_g_step(*args, **kwargs)
+
+    monkeypatch.setattr(ganlab.train, "g_step", g_step_then_ctrl_c)
+    assert cli.main(["train", "toy2d", "--steps", "40", "--out", str(out), "--no-progress"]) == 130
+    monkeypatch.setattr(ganlab.train, "g_step", real_g_step)
+    from ganlab import checkpoint, nets
+
+    state = checkpoint.load_checkpoint(out / "checkpoint.pt", G=nets.MLPGenerator(), D=nets.MLPDiscriminator())
+    assert state["step"] == 24  # saved every 40 // 10 = 4 steps
+    assert cli.main(["train", "toy2d", "--steps", "40", "--out", str(out), "--no-progress", "--resume"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["steps_done"] == 40
+
+
 def test_corrupted_checkpoint_on_resume_is_a_clear_error(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
