@@ -49,6 +49,9 @@ def plot_samples_2d(samples: Tensor | None, mixture: GaussianMixture | None = No
     if samples is not None:
         s = _np(samples)
         ax.scatter(s[:, 0], s[:, 1], s=3, alpha=0.5, color="tab:orange", label="G(z)")
+    if mixture is not None:  # on top: the modes are smaller than the dots of the samples
+        m = _np(mixture.means)
+        ax.scatter(m[:, 0], m[:, 1], marker="x", color="black", s=20, lw=0.8, label="modes of p_data")
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title or "")
     return ax
 
