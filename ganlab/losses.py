@@ -1,18 +1,21 @@
-"""GAN losses, written on the discriminator's logits.
+"""GAN losses, written on the discriminator's raw output.
 
-D(x) = sigmoid(l(x)) where l is the logit the discriminator returns. Working on logits is
-exact and stable: log D = -softplus(-l) and log(1 - D) = -softplus(l), with no sigmoid
-that can saturate to 0 or 1 in floating point. Every loss below is a mean over the batch,
-and every one is *minimised* by the player it belongs to.
+For the cross-entropy losses the output is a logit l: D(x) = sigmoid(l(x)). Working on
+logits is exact and stable: log D = -softplus(-l) and log(1 - D) = -softplus(l), with no
+sigmoid that can saturate to 0 or 1 in floating point. For the least-squares, Wasserstein
+and hinge losses the same raw output is the score itself (a "critic"). Every loss below is
+a mean over the batch, and every one is *minimised* by the player it belongs to.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
+import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def _check_logits(logits: Tensor, what: str) -> None:
@@ -44,14 +47,75 @@ def g_loss_nonsaturating(fake_logits: Tensor) -> Tensor:
     return F.softplus(-fake_logits).mean()
 
 
+# Least squares (Mao et al. 2017, eq. 2 with a = 0, b = c = 1): both players regress D's raw
+# output on targets, D towards 1 on real and 0 on fake, G towards 1 on its fakes.
+def d_loss_lsgan(real_out: Tensor, fake_out: Tensor) -> Tensor:
+    """1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2]."""
+    _check_logits(real_out, "real_out")
+    _check_logits(fake_out, "fake_out")
+    return 0.5 * (real_out - 1).pow(2).mean() + 0.5 * fake_out.pow(2).mean()
+
+
+def g_loss_lsgan(fake_out: Tensor) -> Tensor:
+    """1/2 E[(D(G(z)) - 1)^2]."""
+    _check_logits(fake_out, "fake_out")
+    return 0.5 * (fake_out - 1).pow(2).mean()
+
+
+# Wasserstein (Arjovsky et al. 2017): the critic f maximises E[f(x)] - E[f(G(z))] over
+# 1-Lipschitz functions (Kantorovich-Rubinstein duality); G maximises E[f(G(z))].
+def d_loss_wasserstein(real_out: Tensor, fake_out: Tensor) -> Tensor:
+    """E[f(G(z))] - E[f(x)]: minus the critic's estimate of the Wasserstein-1 distance."""
+    _check_logits(real_out, "real_out")
+    _check_logits(fake_out, "fake_out")
+    return fake_out.mean() - real_out.mean()
+
+
+def g_loss_wasserstein(fake_out: Tensor) -> Tensor:
+    """-E[f(G(z))]; also the generator's loss for the hinge game (Lim & Ye 2017; Miyato et al. 2018)."""
+    _check_logits(fake_out, "fake_out")
+    return -fake_out.mean()
+
+
+def d_loss_hinge(real_out: Tensor, fake_out: Tensor) -> Tensor:
+    """E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))] (Lim & Ye 2017)."""
+    _check_logits(real_out, "real_out")
+    _check_logits(fake_out, "fake_out")
+    return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
+
+
+def _input_gradients(D: nn.Module, x: Tensor) -> Tensor:
+    """dD/dx for each example, flattened to (N, everything else), kept in the graph."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)  # create_graph: the penalty is trained
+    return grad.flatten(1)
+
+
+def gradient_penalty(D: nn.Module, real: Tensor, fake: Tensor, weight: float = 10.0) -> Tensor:
+    """WGAN-GP (Gulrajani et al. 2017, eq. 3): weight * E[(||grad D(x_hat)||_2 - 1)^2] at random
+    interpolates x_hat = eps x + (1 - eps) G(z), one eps ~ U[0, 1] per example."""
+    eps = torch.rand(len(real), *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
+    x_hat = eps * real.detach() + (1 - eps) * fake.detach()
+    norms = _input_gradients(D, x_hat).norm(2, dim=1)  # (N,): one norm per example, not per batch
+    return weight * (norms - 1).pow(2).mean()
+
+
+def r1_penalty(D: nn.Module, real: Tensor, fake: Tensor | None = None, gamma: float = 10.0) -> Tensor:
+    """R1 (Mescheder et al. 2018, eq. 9): gamma/2 * E[||grad D(x)||^2] on real data only."""
+    return 0.5 * gamma * _input_gradients(D, real).pow(2).sum(dim=1).mean()
+
+
 @dataclass(frozen=True)
 class GANLoss:
-    """A pair of losses, one per player, both minimised."""
+    """A pair of losses, one per player, both minimised, and what keeps D in check."""
 
     name: str
-    d_loss: Callable[[Tensor, Tensor], Tensor]  # (real_logits, fake_logits) -> scalar
-    g_loss: Callable[[Tensor], Tensor]  # fake_logits -> scalar
+    d_loss: Callable[[Tensor, Tensor], Tensor]  # (real_out, fake_out) -> scalar
+    g_loss: Callable[[Tensor], Tensor]  # fake_out -> scalar
     about: str
+    penalty: Optional[Callable[[nn.Module, Tensor, Tensor], Tensor]] = None  # (D, real, fake) -> added to D's loss
+    clip: Optional[float] = None  # clamp every weight of D to [-clip, clip] after each D step
+    logits: bool = True  # is D's output a logit (D = sigmoid(output)), or a critic's score?
 
 
 LOSSES: dict[str, GANLoss] = {
@@ -63,7 +127,41 @@ LOSSES: dict[str, GANLoss] = {
         "nonsaturating", d_loss_bce, g_loss_nonsaturating,
         "Goodfellow et al. 2014, the variant used in practice: G minimises -log D(G(z)).",
     ),
+    "lsgan": GANLoss(
+        "lsgan", d_loss_lsgan, g_loss_lsgan,
+        "Mao et al. 2017: least squares for both players, targets 1 (real) and 0 (fake) for D, 1 for G.",
+        logits=False,
+    ),
+    "wgan": GANLoss(
+        "wgan", d_loss_wasserstein, g_loss_wasserstein,
+        "Arjovsky et al. 2017: Wasserstein critic kept Lipschitz by clipping its weights to [-0.01, 0.01].",
+        clip=0.01, logits=False,
+    ),
+    "wgan-gp": GANLoss(
+        "wgan-gp", d_loss_wasserstein, g_loss_wasserstein,
+        "Gulrajani et al. 2017: Wasserstein critic with a gradient penalty (weight 10) at random interpolates.",
+        penalty=gradient_penalty, logits=False,
+    ),
+    "hinge": GANLoss(
+        "hinge", d_loss_hinge, g_loss_wasserstein,
+        "Lim & Ye 2017; Miyato et al. 2018: hinge loss for D, -E[D(G(z))] for G.",
+        logits=False,
+    ),
+    "r1": GANLoss(
+        "r1", d_loss_bce, g_loss_nonsaturating,
+        "Mescheder et al. 2018: non-saturating loss with the R1 penalty (gamma 10) on D's gradient at real data.",
+        penalty=r1_penalty,
+    ),
 }
+
+
+def with_penalty_weight(loss: GANLoss, weight: float) -> GANLoss:
+    """``loss`` with its penalty's weight (WGAN-GP's lambda, R1's gamma) set to ``weight``."""
+    if loss.penalty is None:
+        raise ValueError(f"loss {loss.name!r} has no penalty to weight")
+    key = "gamma" if loss.penalty is r1_penalty else "weight"
+    return GANLoss(loss.name, loss.d_loss, loss.g_loss, loss.about,
+                   functools.partial(loss.penalty, **{key: weight}), loss.clip, loss.logits)
 
 
 def get_loss(name: str) -> GANLoss:

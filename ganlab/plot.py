@@ -117,12 +117,18 @@ def plot_history(history: dict[str, Sequence[float]], axes: Sequence[plt.Axes] |
             y = smoothed(history[key])
             axes[0].plot(steps[len(steps) - len(y):], y, label=label)
     axes[0].set(xlabel="step", ylabel="loss", title="losses (moving average)")
-    for key, label in (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")):
+    critic = "d_real" not in history and "critic_real" in history  # WGAN, hinge, LSGAN: scores, not probabilities
+    keys = (("critic_real", "critic on real"), ("critic_fake", "critic on fake")) if critic else (
+        ("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake"))
+    for key, label in keys:
         if key in history:
             y = smoothed(history[key])
             axes[1].plot(steps[len(steps) - len(y):], y, label=label)
-    axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
-    axes[1].set(xlabel="step", ylabel="mean of sigmoid(logit)", ylim=(0, 1), title="discriminator outputs")
+    if critic:
+        axes[1].set(xlabel="step", ylabel="mean raw output", title="critic scores")
+    else:
+        axes[1].axhline(0.5, color="grey", lw=0.8, ls=":")
+        axes[1].set(xlabel="step", ylabel="mean of sigmoid(logit)", ylim=(0, 1), title="discriminator outputs")
     for ax in axes:
         ax.legend(fontsize=8)
     return axes

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import data
 from .env import fast, seed_everything
+from .losses import get_loss
 from .metrics import N_EVAL_SAMPLES, evaluate_generator
 from .nets import MLPDiscriminator, MLPGenerator
 from .train import TrainConfig, fit
@@ -58,14 +59,16 @@ def default_toy2d(**overrides) -> Toy2DConfig:
     return dataclasses.replace(Toy2DConfig(steps=fast(300, Toy2DConfig.steps)), **overrides)
 
 
-def _save_figures(out: Path, G, D, mixture, history) -> None:
+def _save_figures(out: Path, G, D, mixture, history, loss_name: str) -> None:
     import matplotlib.pyplot as plt
 
     from .plot import plot_decision_surface, plot_history, plot_samples_2d
 
     samples = G.sample(N_EVAL_SAMPLES).detach()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
-    plot_decision_surface(D, samples, mixture, ax=axes[0])
+    logits = get_loss(loss_name).logits
+    plot_decision_surface(D, samples, mixture, ax=axes[0],
+                          title="D(x) = P(real)" if logits else "sigmoid(critic score): red = scored as real")
     plot_samples_2d(samples, mixture, ax=axes[1], title=f"{N_EVAL_SAMPLES} samples over p_data ({mixture.name})")
     fig.tight_layout()
     fig.savefig(out / "samples.png", dpi=110)
@@ -89,7 +92,7 @@ def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True
     history = fit(G, D, mixture.sample, config.train_config(progress), checkpoint=out / "checkpoint.pt", resume=resume)
     seconds = time.perf_counter() - start
     metrics = evaluate_generator(G, mixture)
-    _save_figures(out, G, D, mixture, history)
+    _save_figures(out, G, D, mixture, history, config.loss)
     result = {
         **metrics,
         "steps_done": history["step"][-1] if history.get("step") else 0,

@@ -91,12 +91,20 @@ def d_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor, opt_d: torch.opt
             fake = G(z)  # no graph through G: this step updates D only
         real_logits, fake_logits = D(real), D(fake)
         loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
-    precision.backward_and_step(loss_d, opt_d)
-    return {
-        "loss_d": loss_d.item(),
-        "d_real": torch.sigmoid(real_logits.float()).mean().item(),  # D(x), should stay high
-        "d_fake": torch.sigmoid(fake_logits.float()).mean().item(),  # D(G(z)), before the G step
-    }
+    penalty = loss.penalty(D, real, fake) if loss.penalty is not None else None  # in float32
+    precision.backward_and_step(loss_d if penalty is None else loss_d + penalty, opt_d)
+    if loss.clip is not None:  # WGAN: a crude way to keep the critic Lipschitz
+        with torch.no_grad():
+            for p in D.parameters():
+                p.clamp_(-loss.clip, loss.clip)
+    stats = {"loss_d": loss_d.item()} | ({"penalty": penalty.item()} if penalty is not None else {})
+    if loss.logits:
+        stats["d_real"] = torch.sigmoid(real_logits.float()).mean().item()  # D(x), should stay high
+        stats["d_fake"] = torch.sigmoid(fake_logits.float()).mean().item()  # D(G(z)), before the G step
+    else:  # a critic's scores are not probabilities
+        stats["critic_real"] = real_logits.float().mean().item()
+        stats["critic_fake"] = fake_logits.float().mean().item()
+    return stats
 
 
 def g_step(G: nn.Module, D: nn.Module, z: Tensor, opt_g: torch.optim.Optimizer,

@@ -59,7 +59,7 @@ def test_corrupted_checkpoint_on_resume_is_a_clear_error(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--loss", "wgan"], "invalid choice: 'wgan'"),
+    (["--loss", "wgan_gp"], "invalid choice: 'wgan_gp'"),
     (["--dataset", "spiral"], "invalid choice: 'spiral'"),
     (["--lr", "-1"], "must be a positive number"),
     (["--lr", "fast"], "expected a number"),

@@ -60,3 +60,74 @@ def test_non_tensor_logits_are_rejected():
         losses.d_loss_bce([0.1], torch.zeros(1))
     with pytest.raises(TypeError, match="floating-point"):
         losses.g_loss_nonsaturating(torch.zeros(3, dtype=torch.long))
+
+
+def test_lsgan_by_hand():
+    real, fake = torch.tensor([1.5, 0.0]), torch.tensor([0.5, -1.0])
+    assert losses.d_loss_lsgan(real, fake).item() == pytest.approx(0.5 * (0.25 + 1) / 2 + 0.5 * (0.25 + 1) / 2)
+    assert losses.g_loss_lsgan(fake).item() == pytest.approx(0.5 * (0.25 + 4) / 2)
+
+
+def test_wasserstein_and_hinge_by_hand():
+    real, fake = torch.tensor([2.0, 0.5, -0.5]), torch.tensor([-2.0, 0.0, 1.5])
+    assert losses.d_loss_wasserstein(real, fake).item() == pytest.approx((-0.5) / 3 - 2.0 / 3)
+    assert losses.g_loss_wasserstein(fake).item() == pytest.approx(0.5 / 3)
+    # hinge: relu(1 - [2, .5, -.5]) = [0, .5, 1.5]; relu(1 + [-2, 0, 1.5]) = [0, 1, 2.5]
+    assert losses.d_loss_hinge(real, fake).item() == pytest.approx(2.0 / 3 + 3.5 / 3)
+
+
+class Quadratic(torch.nn.Module):
+    """D(x) = sum of a * x^2 per example: its input gradient 2 a x is known in closed form."""
+
+    def __init__(self, a=1.5):
+        super().__init__()
+        self.a = torch.nn.Parameter(torch.tensor(a))
+
+    def forward(self, x):
+        return (self.a * x.pow(2)).flatten(1).sum(1)
+
+
+def test_gradient_penalty_against_autograd_and_by_hand():
+    torch.manual_seed(0)
+    D = Quadratic()
+    real, fake = torch.randn(6, 1, 2, 2), torch.randn(6, 1, 2, 2)
+    torch.manual_seed(1)
+    penalty = losses.gradient_penalty(D, real, fake, weight=10.0)
+    torch.manual_seed(1)
+    eps = torch.rand(6, 1, 1, 1)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat)
+    assert torch.allclose(grad, 2 * 1.5 * x_hat)  # the closed form
+    expected = 10.0 * ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()  # one norm per example
+    assert torch.allclose(penalty, expected)
+    (g_a,) = torch.autograd.grad(penalty, D.a)  # create_graph: the penalty trains D
+    assert g_a.abs() > 0
+
+
+def test_r1_penalty_by_hand():
+    D = Quadratic(a=0.5)  # grad = x, so R1 = gamma/2 * E ||x||^2
+    real = torch.tensor([[1.0, 2.0], [0.0, 3.0]])
+    assert losses.r1_penalty(D, real, gamma=2.0).item() == pytest.approx((5 + 9) / 2)
+    assert losses.with_penalty_weight(losses.get_loss("r1"), 4.0).penalty(D, real, None).item() == pytest.approx(14)
+    with pytest.raises(ValueError, match="no penalty"):
+        losses.with_penalty_weight(losses.get_loss("hinge"), 1.0)
+
+
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
+def test_every_loss_trains_a_few_steps(name):
+    import dataclasses
+
+    from ganlab import data
+    from ganlab.nets import MLPDiscriminator, MLPGenerator
+    from ganlab.train import TrainConfig, fit
+
+    torch.manual_seed(0)
+    G, D = MLPGenerator(width=16), MLPDiscriminator(width=16)
+    history = fit(G, D, data.ring().sample, dataclasses.replace(TrainConfig(steps=5, batch_size=16, progress=False),
+                                                                 loss=name, n_critic=2))
+    loss = losses.get_loss(name)
+    assert all(torch.isfinite(torch.tensor(history[k])).all() for k in ("loss_d", "loss_g"))
+    assert ("penalty" in history) == (loss.penalty is not None)
+    assert ("d_real" in history) == loss.logits and ("critic_real" in history) == (not loss.logits)
+    if loss.clip is not None:
+        assert max(p.abs().max().item() for p in D.parameters()) <= loss.clip
