@@ -12,3 +12,17 @@ def test_toy2d_benchmark_runs_and_prints_the_table():
     assert "modes" in lines[1] and "high quality" in lines[1]
     assert lines[-1].startswith("mean: modes")
     assert len(lines) == 2 + 2 + 1  # header, column names, two seeds, the mean
+
+
+def test_losses2d_benchmark_runs_and_lists_every_requested_loss():
+    requested = ["nonsaturating", "wgan-gp", "r1:1"]
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "losses2d.py"), "--fast", "--losses", *requested],
+                            capture_output=True, text=True, check=True, timeout=300)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("losses2d benchmark: 200 steps, 2 seeds")
+    for column in ("dataset", "loss", "modes", "high quality %", "reverse KL", "seconds"):
+        assert column in lines[1]
+    results = lines[2:lines.index("published (quoted from the papers' tables, not run here):")]
+    for dataset in ("ring", "grid"):
+        assert [line.split()[1] for line in results if line.split()[0] == dataset] == requested
+    assert any("PacGAN4" in line for line in lines)

@@ -1,0 +1,183 @@
+"""Benchmark of the GAN losses in ganlab.LOSSES on the ring of 8 and the grid of 25.
+
+    python benchmarks/losses2d.py                          # every loss, both datasets, 5 seeds
+    python benchmarks/losses2d.py --datasets grid --losses nonsaturating hinge r1:1 --seeds 2
+    python benchmarks/losses2d.py --fast                   # a seconds-long smoke version
+    python benchmarks/losses2d.py --csv runs/losses2d.csv  # also write one row per run
+
+Every run uses the nets and settings of the `ganlab train toy2d` recipe (Toy2DConfig), except
+where OVERRIDES below says a loss was published with other settings. A loss written NAME:W
+(e.g. r1:1, wgan-gp:1) is NAME with its penalty weight (R1's gamma, WGAN-GP's lambda) set to W.
+
+Scores 2,500 samples per run as VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018)
+do; the table ends with their published numbers for comparison. Seconds are wall-clock seconds
+of training on this machine, one run at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import math
+import os
+import statistics
+import time
+
+import torch
+
+from ganlab import data, losses
+from ganlab.env import seed_everything
+from ganlab.metrics import evaluate_generator
+from ganlab.nets import MLPDiscriminator, MLPGenerator
+from ganlab.recipes import Toy2DConfig
+from ganlab.train import TrainConfig, TrainingDiverged, fit
+
+# Settings that differ from the toy2d recipe (Adam, lr 1e-3, betas (0.5, 0.999), one D step per
+# G step) because the paper that introduced the loss trained it that way:
+# - wgan: Arjovsky, Chintala & Bottou, "Wasserstein GAN", ICML 2017, arXiv:1701.07875, Algorithm 1:
+#   RMSProp with learning rate 5e-5 and 5 critic steps per generator step (clip 0.01 is in the loss).
+# - wgan-gp: Gulrajani, Ahmed, Arjovsky, Dumoulin & Courville, "Improved Training of Wasserstein
+#   GANs", NeurIPS 2017, arXiv:1704.00028, Algorithm 1: Adam with learning rate 1e-4,
+#   betas (0, 0.9), and 5 critic steps per generator step.
+# The other losses (minimax, nonsaturating, lsgan, hinge, r1) run at the recipe's settings.
+OVERRIDES: dict[str, dict] = {
+    "wgan": {"optimizer": "rmsprop", "lr": 5e-5, "n_critic": 5},
+    "wgan-gp": {"lr": 1e-4, "beta1": 0.0, "beta2": 0.9, "n_critic": 5},
+}
+
+# Published numbers, quoted from the papers' tables of their 2D ring and grid experiments
+# (2,500 samples per run, high quality = within 3 sigma of a mode), not measured here:
+# VEEGAN: Srivastava, Valkov, Russell, Gutmann & Sutton, "VEEGAN: Reducing Mode Collapse in GANs
+#   using Implicit Variational Learning", NeurIPS 2017, arXiv:1705.07761 (its GAN row and its own);
+# PacGAN: Lin, Khetan, Fanti & Oh, "PacGAN: The Power of Two Samples in Generative Adversarial
+#   Networks", NeurIPS 2018, arXiv:1712.04086 (PacGAN4: the discriminator sees 4 samples at once).
+PUBLISHED = [
+    # (dataset, method, modes, high-quality %)
+    ("ring", "GAN (VEEGAN paper)", 1.0, 99.3),
+    ("ring", "VEEGAN", 8.0, 52.9),
+    ("ring", "PacGAN4", 7.8, 95.9),
+    ("grid", "GAN (VEEGAN paper)", 3.3, 0.5),
+    ("grid", "VEEGAN", 24.6, 40.0),
+    ("grid", "PacGAN4", 24.8, 93.6),
+]
+
+FAST_LOSSES = ["nonsaturating", "hinge"]
+COLUMNS = f"{'dataset':<8} {'loss':<18} {'runs':>4} {'modes':>14} {'high quality %':>14} {'reverse KL':>14} {'seconds':>12}"
+
+
+def resolve_loss(spec: str) -> str:
+    """The name in ganlab.losses.LOSSES to train ``spec`` with (NAME or NAME:WEIGHT).
+
+    fit looks losses up by name, so a reweighted loss is registered under its spec, in this
+    process only.
+    """
+    name, _, weight = spec.partition(":")
+    base = losses.get_loss(name)
+    if weight and spec not in losses.LOSSES:
+        losses.LOSSES[spec] = dataclasses.replace(losses.with_penalty_weight(base, float(weight)), name=spec)
+    return spec if weight else name
+
+
+def run_once(dataset: str, loss: str, seed: int, recipe: Toy2DConfig) -> dict:
+    """Train one GAN with the recipe's nets and the loss's settings; return its scores."""
+    settings = OVERRIDES.get(loss.partition(":")[0], {})
+    seed_everything(seed)
+    mixture = data.toy(dataset)
+    G = MLPGenerator(latent_dim=recipe.latent_dim, out_dim=2, width=recipe.width, depth=recipe.depth)
+    D = MLPDiscriminator(in_dim=2, width=recipe.width, depth=recipe.depth)
+    lr = settings.get("lr", recipe.lr)
+    config = TrainConfig(steps=recipe.steps, batch_size=recipe.batch_size, loss=resolve_loss(loss), lr_g=lr, lr_d=lr,
+                         beta1=settings.get("beta1", TrainConfig.beta1), beta2=settings.get("beta2", TrainConfig.beta2),
+                         n_critic=settings.get("n_critic", 1), lr_decay=recipe.lr_decay, seed=seed,
+                         log_every=recipe.steps, progress=False)
+    optimizers = {}
+    if settings.get("optimizer") == "rmsprop":
+        optimizers = {"opt_g": torch.optim.RMSprop(G.parameters(), lr=lr),
+                      "opt_d": torch.optim.RMSprop(D.parameters(), lr=lr)}
+    start = time.perf_counter()
+    diverged = False
+    try:
+        fit(G, D, mixture.sample, config, **optimizers)
+    except TrainingDiverged:
+        diverged = True
+    seconds = time.perf_counter() - start
+    try:
+        scores = evaluate_generator(G, mixture)
+    except ValueError:  # NaN samples
+        diverged = True
+    if diverged:
+        scores = {"modes_covered": 0, "n_modes": mixture.n_modes, "high_quality": 0.0, "reverse_kl": math.inf}
+    return {"dataset": dataset, "loss": loss, "seed": seed, "steps": recipe.steps, **scores,
+            "diverged": diverged, "seconds": round(seconds, 2)}
+
+
+def mean_sd(values: list[float], digits: int) -> str:
+    if any(math.isinf(v) for v in values):
+        return "inf"
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.{digits}f} ± {sd:.{digits}f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
+    parser.add_argument("--losses", nargs="+", default=None,
+                        help=f"names in ganlab.LOSSES, optionally NAME:PENALTY_WEIGHT (default: all, {list(losses.LOSSES)})")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=None, help="override the recipe's step count")
+    parser.add_argument("--width", type=int, default=None, help="override the recipe's hidden width")
+    parser.add_argument("--latent-dim", type=int, default=None, help="override the recipe's latent dimension")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for PyTorch (as `ganlab train toy2d`)")
+    parser.add_argument("--fast", action="store_true",
+                        help=f"200 steps, 2 seeds, losses {' '.join(FAST_LOSSES)} unless --losses: checks the script runs")
+    parser.add_argument("--csv", default=None, metavar="PATH", help="also write one row per run to this CSV file")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    loss_specs = args.losses or (FAST_LOSSES if args.fast else list(losses.LOSSES))
+    for spec in loss_specs:
+        resolve_loss(spec)  # fails early on an unknown name or a loss without a penalty
+    overrides = {"steps": 200 if args.fast else (args.steps or Toy2DConfig.steps)}
+    if args.width:
+        overrides["width"] = args.width
+    if args.latent_dim:
+        overrides["latent_dim"] = args.latent_dim
+    recipe = dataclasses.replace(Toy2DConfig(), **overrides)
+    seeds = 2 if args.fast else args.seeds
+
+    print(f"losses2d benchmark: {recipe.steps} steps, {seeds} seeds, width {recipe.width}, depth {recipe.depth}, "
+          f"latent {recipe.latent_dim}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} cores")
+    print(COLUMNS)
+    rows = []
+    for dataset in args.datasets:
+        for spec in loss_specs:
+            runs = [run_once(dataset, spec, seed, recipe) for seed in range(seeds)]
+            rows += runs
+            n_modes = runs[0]["n_modes"]
+            diverged = sum(r["diverged"] for r in runs)
+            print(f"{dataset:<8} {spec:<18} {len(runs):>4} "
+                  f"{mean_sd([r['modes_covered'] for r in runs], 1) + f' /{n_modes}':>14} "
+                  f"{mean_sd([100 * r['high_quality'] for r in runs], 1):>14} "
+                  f"{mean_sd([r['reverse_kl'] for r in runs], 3):>14} "
+                  f"{mean_sd([r['seconds'] for r in runs], 1):>12}"
+                  + (f"  ({diverged} diverged)" if diverged else ""), flush=True)
+
+    print("published (quoted from the papers' tables, not run here):")
+    for dataset, method, modes, quality in PUBLISHED:
+        if dataset in args.datasets:
+            print(f"{dataset:<8} {method:<18} {'-':>4} {f'{modes:.1f} /{data.toy(dataset).n_modes}':>14} "
+                  f"{quality:>14.1f} {'-':>14} {'-':>12}")
+
+    if args.csv:
+        os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
+        with open(args.csv, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"wrote {len(rows)} runs to {args.csv}")
+
+
+if __name__ == "__main__":
+    main()
