@@ -31,7 +31,7 @@ from ganlab.env import seed_everything
 from ganlab.metrics import evaluate_generator
 from ganlab.nets import MLPDiscriminator, MLPGenerator
 from ganlab.recipes import Toy2DConfig
-from ganlab.train import TrainConfig, TrainingDiverged, fit
+from ganlab.train import TrainingDiverged, fit
 
 # Settings that differ from the toy2d recipe (Adam, lr 1e-3, betas (0.5, 0.999), one D step per
 # G step) because the paper that introduced the loss trained it that way:
@@ -66,17 +66,11 @@ FAST_LOSSES = ["nonsaturating", "hinge"]
 COLUMNS = f"{'dataset':<8} {'loss':<18} {'runs':>4} {'modes':>14} {'high quality %':>14} {'reverse KL':>14} {'seconds':>12}"
 
 
-def resolve_loss(spec: str) -> str:
-    """The name in ganlab.losses.LOSSES to train ``spec`` with (NAME or NAME:WEIGHT).
-
-    fit looks losses up by name, so a reweighted loss is registered under its spec, in this
-    process only.
-    """
+def resolve_loss(spec: str) -> losses.GANLoss:
+    """The loss to train ``spec`` with: NAME, or NAME:WEIGHT for its penalty set to WEIGHT."""
     name, _, weight = spec.partition(":")
     base = losses.get_loss(name)
-    if weight and spec not in losses.LOSSES:
-        losses.LOSSES[spec] = dataclasses.replace(losses.with_penalty_weight(base, float(weight)), name=spec)
-    return spec if weight else name
+    return losses.with_penalty_weight(base, float(weight)) if weight else base
 
 
 def run_once(dataset: str, loss: str, seed: int, recipe: Toy2DConfig) -> dict:
@@ -87,10 +81,10 @@ def run_once(dataset: str, loss: str, seed: int, recipe: Toy2DConfig) -> dict:
     G = MLPGenerator(latent_dim=recipe.latent_dim, out_dim=2, width=recipe.width, depth=recipe.depth)
     D = MLPDiscriminator(in_dim=2, width=recipe.width, depth=recipe.depth)
     lr = settings.get("lr", recipe.lr)
-    config = TrainConfig(steps=recipe.steps, batch_size=recipe.batch_size, loss=resolve_loss(loss), lr_g=lr, lr_d=lr,
-                         beta1=settings.get("beta1", TrainConfig.beta1), beta2=settings.get("beta2", TrainConfig.beta2),
-                         n_critic=settings.get("n_critic", 1), lr_decay=recipe.lr_decay, seed=seed,
-                         log_every=recipe.steps, progress=False)
+    base = dataclasses.replace(recipe, seed=seed).train_config(progress=False)
+    adam_and_critic = {k: v for k, v in settings.items() if k in ("beta1", "beta2", "n_critic")}
+    config = dataclasses.replace(base, loss=loss.partition(":")[0], lr_g=lr, lr_d=lr, log_every=recipe.steps,
+                                 **adam_and_critic)
     optimizers = {}
     if settings.get("optimizer") == "rmsprop":
         optimizers = {"opt_g": torch.optim.RMSprop(G.parameters(), lr=lr),
@@ -98,7 +92,7 @@ def run_once(dataset: str, loss: str, seed: int, recipe: Toy2DConfig) -> dict:
     start = time.perf_counter()
     diverged = False
     try:
-        fit(G, D, mixture.sample, config, **optimizers)
+        fit(G, D, mixture.sample, config, loss=resolve_loss(loss), **optimizers)
     except TrainingDiverged:
         diverged = True
     seconds = time.perf_counter() - start

@@ -146,16 +146,18 @@ def _batch_sampler(data: Data, device: torch.device, generator: torch.Generator)
 def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = None, *,
         opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
         callback: Callable[[int, nn.Module, nn.Module, History], None] | None = None,
-        checkpoint: str | os.PathLike | None = None, resume: bool = False) -> History:
+        checkpoint: str | os.PathLike | None = None, resume: bool = False, loss: GANLoss | None = None) -> History:
     """Train G against D on ``data`` (a tensor of real examples, or a sampler ``n -> batch``).
 
     ``callback(step, G, D, history)`` runs every ``config.log_every`` steps and at the end,
     e.g. to draw live plots. With ``checkpoint`` the run is saved there (atomically) every
     ``config.checkpoint_every`` steps and at the end; ``resume=True`` continues from it.
     Ctrl-C (or the notebook's stop button) returns the history so far, models intact.
+    ``loss``, a ``GANLoss`` object, replaces the named ``config.loss`` (e.g. your own losses, or
+    ``losses.with_penalty_weight(...)``).
     """
     config = config or TrainConfig()
-    loss = get_loss(config.loss)
+    loss = loss or get_loss(config.loss)
     device = next(G.parameters()).device
     if opt_g is None or opt_d is None:
         opt_g, opt_d = make_optimizers(G, D, config)

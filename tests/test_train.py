@@ -226,3 +226,18 @@ def test_fit_applies_the_decay():
     fit(G, D, data.ring().sample, dataclasses.replace(CFG, steps=10, lr_decay=1.0), opt_g=opt_g, opt_d=opt_d)
     assert opt_g.param_groups[0]["lr"] == pytest.approx(CFG.lr_g / 10)
     assert opt_d.param_groups[0]["lr"] == pytest.approx(CFG.lr_d / 10)
+
+
+def test_fit_takes_a_loss_object_instead_of_the_name():
+    from ganlab import losses
+
+    calls = []
+
+    def counting_g_loss(fake):
+        calls.append(1)
+        return losses.g_loss_nonsaturating(fake)
+
+    mine = losses.GANLoss("mine", losses.d_loss_bce, counting_g_loss, "a student's pair")
+    G, D = players()
+    fit(G, D, data.ring().sample, dataclasses.replace(CFG, steps=3), loss=mine)
+    assert len(calls) == 3
