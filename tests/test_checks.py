@@ -12,22 +12,7 @@ import torch.nn.functional as F
 import ganlab
 from ganlab import checks
 from ganlab.checks import CheckFailed
-
-
-def passes(check, fn, capsys) -> str:
-    check(fn)
-    out = capsys.readouterr().out
-    assert out.startswith(f"\u2713 {check.__name__} passed (")
-    return out
-
-
-def fails(check, fn, *words: str) -> str:
-    with pytest.raises(CheckFailed) as info:
-        check(fn)
-    message = str(info.value)
-    for word in words:
-        assert word.lower() in message.lower(), f"{word!r} not in:\n{message}"
-    return message
+from checking import fails, passes
 
 
 # ---------------------------------------------------------------- the discriminator loss

@@ -2,14 +2,20 @@
 
 Each check runs a student's function against the reference in ``ganlab`` on fixed inputs and
 raises :class:`CheckFailed` saying exactly what is wrong; see ``core`` for the machinery and
-``ch01``, ... for each chapter's checks.
+``ch01``, ``ch02``, ... for each chapter's checks.
 """
 
 from .ch01 import (check_d_loss, check_d_step, check_g_loss_minimax, check_g_loss_nonsaturating, check_jsd,
                    check_mode_coverage, check_optimal_discriminator, check_value_at_optimum)
+from .ch02 import (check_clip_weights, check_d_loss_hinge, check_d_loss_lsgan, check_d_loss_wasserstein,
+                   check_g_loss_hinge, check_g_loss_lsgan, check_g_loss_wasserstein, check_gradient_penalty,
+                   check_interpolates, check_r1_penalty, check_top_singular_value)
 from .core import CheckFailed
 
 __all__ = [
     "CheckFailed", "check_d_loss", "check_g_loss_minimax", "check_g_loss_nonsaturating",
     "check_optimal_discriminator", "check_jsd", "check_value_at_optimum", "check_mode_coverage", "check_d_step",
+    "check_d_loss_lsgan", "check_g_loss_lsgan", "check_d_loss_wasserstein", "check_g_loss_wasserstein",
+    "check_d_loss_hinge", "check_g_loss_hinge", "check_clip_weights", "check_interpolates", "check_gradient_penalty",
+    "check_r1_penalty", "check_top_singular_value",
 ]

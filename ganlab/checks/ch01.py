@@ -16,53 +16,9 @@ from ..data import GaussianMixture
 from ..losses import d_loss_bce, g_loss_minimax, g_loss_nonsaturating
 from ..metrics import mode_stats
 from ..nets import MLPDiscriminator, MLPGenerator
-from .core import _LOGITS_NAN, _SIGMOID_TWICE, _Check, _close, _finite, _fmt, _t
+from .core import _SIGMOID_TWICE, _Check, _check_loss, _close, _finite, _t
 
 # ---------------------------------------------------------------- losses on logits (Exercises 1-3)
-def _check_loss(name: str, task: str, fn: Callable, ref: Callable, cases: list[tuple[Tensor, ...]],
-                arg_names: tuple[str, ...], variants: list[tuple[str, Callable]], extreme: tuple[Tensor, ...]) -> None:
-    """Type, shape, value and gradient of a loss on logits against ``ref``; then a hint on stability."""
-    chk = _Check(name, task, fn, len(cases))
-    for case, args in enumerate(cases, 1):
-        leaves = [a.clone().requires_grad_(True) for a in args]
-        expected = ref(*leaves)
-        got = chk.call(case, *[a.clone() for a in leaves], **dict(zip(arg_names, args)))  # clones: in-place ops are safe
-        if not isinstance(got, Tensor):
-            chk.fail("It must return a torch tensor.", expected, got, f"your function returned a {type(got).__name__}. "
-                     f"Return the tensor itself (no .item(), float() or NumPy) so that loss.backward() reaches the weights.")
-        if got.numel() != 1:
-            per_example = tuple(got.shape) in {tuple(a.shape) for a in args}
-            chk.fail(f"It returned shape {tuple(got.shape)}, not a scalar.", expected, got,
-                     "one loss per example: average over the batch with .mean()." if per_example
-                     else "the loss must be one number (a 0-d tensor).")
-        if not _finite(got):
-            chk.fail("It returned NaN or inf.", expected, got, _LOGITS_NAN)
-        if not _close(got.reshape(()), expected):
-            chk.mismatch(expected, got.reshape(()), [(d, wrong(*args)) for d, wrong in variants])
-        if not got.requires_grad:
-            chk.fail("The value is right but it carries no gradient.", expected, got, "the result is cut off from the "
-                     "graph (.detach(), torch.no_grad(), or a number wrapped in torch.tensor). Use torch operations on "
-                     "the logits you are given.")
-        want, have = torch.autograd.grad(expected, leaves), torch.autograd.grad(got.sum(), leaves, allow_unused=True)
-        for arg, w, h in zip(arg_names, want, have):
-            if h is None or not _close(h, w, rtol=1e-3):
-                chk.fail(f"The value is right but its gradient with respect to {arg} is not.", w, h,
-                         "part of the loss is detached or computed outside torch.")
-    with torch.no_grad():
-        exact = ref(*extreme)
-        try:
-            value = fn(*[a.clone() for a in extreme])
-        except Exception as err:  # noqa: BLE001 - the check has passed; this only feeds the note below
-            value = f"{type(err).__name__}: {err}"
-    note = ""
-    if not isinstance(value, Tensor) or not _finite(value) or not _close(value.reshape(()), exact, rtol=1e-3):
-        shown = ", ".join(f"{n} = {_fmt(a)}" for n, a in zip(arg_names, extreme))
-        note = (f"with large logits ({shown}) your loss gives {_fmt(value)} instead of {_fmt(exact)}. In float32 "
-                f"sigmoid(20) rounds to exactly 1, so log(1 - sigmoid(20)) = log(0) = -inf. Written with F.softplus, "
-                f"F.logsigmoid or F.binary_cross_entropy_with_logits the same loss stays exact; prefer those in training.")
-    chk.passed(note)
-
-
 _REAL = [_t(2.0, -1.0, 0.5, 3.0), _t(0.3, -2.5, 1.2, 4.0, -0.7, 0.0), _t(-3.0, -4.0, -1.0), _t(4.0, 3.5, 5.0, 2.0), _t(0.0)]
 _FAKE = [_t(-1.5, 0.3, -2.0, 1.0), _t(-0.4, 1.5, -3.0), _t(2.0, 3.0, -0.5, 1.0, 0.7), _t(-4.0, -3.0, -5.0, -2.5), _t(0.0)]
 _G_FAKE = [(_t(-2.0, -0.5, 0.0, 1.0, 2.5),), (_t(-3.0, -4.0, -1.5),), (_t(3.0, 4.0, 0.5, 1.5, 2.0, 1.0, 0.2, -0.1),),

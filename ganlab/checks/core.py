@@ -24,6 +24,9 @@ _BCE_ON_LOGITS = ("F.binary_cross_entropy (nn.BCELoss) wants probabilities in [0
 _ERROR_HINTS = {  # a piece of an exception's message -> what it usually means in these exercises
     "between 0 and 1": _BCE_ON_LOGITS,
     "numpy() on Tensor that requires grad": "stay in torch: NumPy cuts the graph that backward() needs.",
+    "does not require grad": "autograd can only differentiate with respect to a tensor that requires grad: write "
+                             "x = x.detach().requires_grad_(True) BEFORE computing D(x), then "
+                             "torch.autograd.grad(D(x).sum(), x, create_graph=True).",
 }
 _SIGMOID_TWICE = "sigmoid applied twice: the loss treats D's probability sigmoid(l) as if it were a logit."
 
@@ -126,3 +129,52 @@ class _Check:
 
 def _t(*values: float, dtype: torch.dtype = torch.float32) -> Tensor:
     return torch.tensor(values, dtype=dtype)
+
+
+def _check_loss(name: str, task: str, fn: Callable, ref: Callable, cases: list[tuple[Tensor, ...]],
+                arg_names: tuple[str, ...], variants: list[tuple[str, Callable]],
+                extreme: tuple[Tensor, ...] | None = None, nan_hint: str = _LOGITS_NAN) -> None:
+    """Type, shape, value and gradient of a loss on D's outputs against ``ref``; then, for losses on
+    logits (``extreme`` given), a note on numerical stability."""
+    chk = _Check(name, task, fn, len(cases))
+    for case, args in enumerate(cases, 1):
+        leaves = [a.clone().requires_grad_(True) for a in args]
+        expected = ref(*leaves)
+        got = chk.call(case, *[a.clone() for a in leaves], **dict(zip(arg_names, args)))  # clones: in-place ops are safe
+        if not isinstance(got, Tensor):
+            chk.fail("It must return a torch tensor.", expected, got, f"your function returned a {type(got).__name__}. "
+                     f"Return the tensor itself (no .item(), float() or NumPy) so that loss.backward() reaches the weights.")
+        if got.numel() != 1:
+            per_example = tuple(got.shape) in {tuple(a.shape) for a in args}
+            chk.fail(f"It returned shape {tuple(got.shape)}, not a scalar.", expected, got,
+                     "one loss per example: average over the batch with .mean()." if per_example
+                     else "the loss must be one number (a 0-d tensor).")
+        if not _finite(got):
+            chk.fail("It returned NaN or inf.", expected, got, nan_hint)
+        if not _close(got.reshape(()), expected):
+            chk.mismatch(expected, got.reshape(()), [(d, wrong(*args)) for d, wrong in variants])
+        if not got.requires_grad:
+            chk.fail("The value is right but it carries no gradient.", expected, got, "the result is cut off from the "
+                     "graph (.detach(), torch.no_grad(), or a number wrapped in torch.tensor). Use torch operations on "
+                     "the logits you are given.")
+        want, have = torch.autograd.grad(expected, leaves), torch.autograd.grad(got.sum(), leaves, allow_unused=True)
+        for arg, w, h in zip(arg_names, want, have):
+            if h is None or not _close(h, w, rtol=1e-3):
+                chk.fail(f"The value is right but its gradient with respect to {arg} is not.", w, h,
+                         "part of the loss is detached or computed outside torch.")
+    if extreme is None:
+        chk.passed()
+        return
+    with torch.no_grad():
+        exact = ref(*extreme)
+        try:
+            value = fn(*[a.clone() for a in extreme])
+        except Exception as err:  # noqa: BLE001 - the check has passed; this only feeds the note below
+            value = f"{type(err).__name__}: {err}"
+    note = ""
+    if not isinstance(value, Tensor) or not _finite(value) or not _close(value.reshape(()), exact, rtol=1e-3):
+        shown = ", ".join(f"{n} = {_fmt(a)}" for n, a in zip(arg_names, extreme))
+        note = (f"with large logits ({shown}) your loss gives {_fmt(value)} instead of {_fmt(exact)}. In float32 "
+                f"sigmoid(20) rounds to exactly 1, so log(1 - sigmoid(20)) = log(0) = -inf. Written with F.softplus, "
+                f"F.logsigmoid or F.binary_cross_entropy_with_logits the same loss stays exact; prefer those in training.")
+    chk.passed(note)

@@ -1,0 +1,348 @@
+"""Checks for chapter 02, the GAN losses: least squares, Wasserstein and hinge losses, weight
+clipping, the WGAN-GP gradient penalty (interpolates, then the penalty), R1, and the power
+iteration behind spectral normalisation."""
+
+from __future__ import annotations
+
+import copy
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..losses import d_loss_hinge, d_loss_lsgan, d_loss_wasserstein, g_loss_lsgan, g_loss_wasserstein
+from ..nets import MLPDiscriminator
+from .core import _Check, _check_loss, _close, _finite, _t
+
+_NO_NAN = "these losses use no log: NaN or inf means a division or a log crept in; the formula is a plain mean."
+
+_REAL = [_t(2.0, -1.0, 0.5, 3.0), _t(0.3, -2.5, 1.2, 4.0, -0.7, 0.0), _t(-3.0, -0.4, -1.0), _t(0.9, 1.5, 1.1, -0.2)]
+_FAKE = [_t(-1.5, 0.3, -2.0, 1.0), _t(-0.4, 1.5, -3.0), _t(2.0, 3.0, -0.5, 1.0, 0.7), _t(-0.8, -1.2, 0.4, -3.0)]
+_G_FAKE = [(_t(-2.0, -0.5, 0.0, 1.0, 2.5),), (_t(-3.0, -0.4, -1.5),), (_t(0.9, 1.3, 0.5, 1.5, 2.0, 1.0, 0.2, -0.1),)]
+
+
+# ---------------------------------------------------------------- least squares (Exercises 1-2)
+def check_d_loss_lsgan(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
+    """fn(real_out, fake_out) -> 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G(z))^2] (targets b = 1 real, a = 0 fake)."""
+    variants = [
+        ("the targets are swapped: D regresses real outputs on 1 and fake outputs on 0.",
+         lambda r, f: 0.5 * r.pow(2).mean() + 0.5 * (f - 1).pow(2).mean()),
+        ("missing factor 1/2 on each term.", lambda r, f: 2 * d_loss_lsgan(r, f)),
+        ("a sum where a mean belongs: average each term over its batch with .mean().",
+         lambda r, f: 0.5 * (r - 1).pow(2).sum() + 0.5 * f.pow(2).sum()),
+        ("fake target -1 (the a = -1, b = 1 coding) where this course uses a = 0, b = 1.",
+         lambda r, f: 0.5 * (r - 1).pow(2).mean() + 0.5 * (f + 1).pow(2).mean()),
+        ("absolute values where squares belong: least squares squares the error.",
+         lambda r, f: 0.5 * (r - 1).abs().mean() + 0.5 * f.abs().mean()),
+        ("a sigmoid was applied: the least-squares loss regresses D's raw output, no sigmoid.",
+         lambda r, f: d_loss_lsgan(torch.sigmoid(r), torch.sigmoid(f))),
+        ("only the real term: add 1/2 E[D(G(z))^2].", lambda r, f: 0.5 * (r - 1).pow(2).mean()),
+        ("only the fake term: add 1/2 E[(D(x) - 1)^2].", lambda r, f: 0.5 * f.pow(2).mean()),
+    ]
+    _check_loss("check_d_loss_lsgan", "the least-squares discriminator loss", fn, d_loss_lsgan, list(zip(_REAL, _FAKE)),
+                ("real_out", "fake_out"), variants, nan_hint=_NO_NAN)
+
+
+def check_g_loss_lsgan(fn: Callable[[Tensor], Tensor]) -> None:
+    """fn(fake_out) -> 1/2 E[(D(G(z)) - 1)^2] (G's target c = 1: it wants its fakes scored as real)."""
+    variants = [
+        ("target 0 is D's target for fakes: G regresses its fakes on c = 1, 1/2 E[(D(G(z)) - 1)^2].",
+         lambda f: 0.5 * f.pow(2).mean()),
+        ("missing factor 1/2.", lambda f: (f - 1).pow(2).mean()),
+        ("a sum where a mean belongs: use .mean().", lambda f: 0.5 * (f - 1).pow(2).sum()),
+        ("a sigmoid was applied: the least-squares loss regresses D's raw output, no sigmoid.",
+         lambda f: g_loss_lsgan(torch.sigmoid(f))),
+        ("minus D's loss on the fakes: in LSGAN G has its own regression target, not -d_loss.",
+         lambda f: -0.5 * f.pow(2).mean()),
+    ]
+    _check_loss("check_g_loss_lsgan", "the least-squares generator loss", fn, g_loss_lsgan, _G_FAKE, ("fake_out",),
+                variants, nan_hint=_NO_NAN)
+
+
+# ---------------------------------------------------------------- Wasserstein and hinge (Exercises 3-4)
+def check_d_loss_wasserstein(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
+    """fn(real_out, fake_out) -> E[f(G(z))] - E[f(x)]: the critic minimises minus its W1 estimate."""
+    variants = [
+        ("the signs are swapped: E[f(x)] - E[f(G(z))] is the W1 estimate the critic MAXIMISES; its loss (minimised) "
+         "is E[f(G(z))] - E[f(x)].", lambda r, f: r.mean() - f.mean()),
+        ("a log or sigmoid was applied: the Wasserstein critic's raw scores enter the loss as they are.",
+         lambda r, f: F.softplus(f).mean() + F.softplus(-r).mean()),
+        ("a sum where a mean belongs.", lambda r, f: f.sum() - r.sum()),
+        ("only the fake term: subtract E[f(x)].", lambda r, f: f.mean()),
+        ("only the real term: add E[f(G(z))].", lambda r, f: -r.mean()),
+    ]
+    _check_loss("check_d_loss_wasserstein", "the Wasserstein critic loss", fn, d_loss_wasserstein,
+                list(zip(_REAL, _FAKE)), ("real_out", "fake_out"), variants, nan_hint=_NO_NAN)
+
+
+def check_g_loss_wasserstein(fn: Callable[[Tensor], Tensor]) -> None:
+    """fn(fake_out) -> -E[f(G(z))]: G raises the critic's score of its samples."""
+    variants = [
+        ("the sign is flipped: G minimises -E[f(G(z))], which raises the critic's score of its fakes.",
+         lambda f: f.mean()),
+        ("a log or sigmoid was applied: the critic's raw scores enter the loss as they are.",
+         lambda f: F.softplus(-f).mean()),
+        ("a sum where a mean belongs.", lambda f: -f.sum()),
+    ]
+    _check_loss("check_g_loss_wasserstein", "the Wasserstein generator loss", fn, g_loss_wasserstein, _G_FAKE,
+                ("fake_out",), variants, nan_hint=_NO_NAN)
+
+
+def check_d_loss_hinge(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
+    """fn(real_out, fake_out) -> E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]."""
+    variants = [
+        ("real and fake are swapped: real scores pay when below +1, relu(1 - D(x)); fakes when above -1, "
+         "relu(1 + D(G(z))).", lambda r, f: d_loss_hinge(f, r)),
+        ("the margins are missing: that is the Wasserstein critic loss; hinge clips each term with relu(1 - ...) "
+         "and relu(1 + ...).", lambda r, f: f.mean() - r.mean()),
+        ("the relu is missing: without max(0, .) scores beyond the margin keep being pushed.",
+         lambda r, f: (1 - r).mean() + (1 + f).mean()),
+        ("the signs inside the relus are wrong: relu(1 - D(x)) for real, relu(1 + D(G(z))) for fake.",
+         lambda r, f: F.relu(1 + r).mean() + F.relu(1 - f).mean()),
+        ("a sum where a mean belongs.", lambda r, f: F.relu(1 - r).sum() + F.relu(1 + f).sum()),
+        ("half the expected value: the loss is the SUM of the two means, not their average.",
+         lambda r, f: d_loss_hinge(r, f) / 2),
+        ("only the real term: add E[relu(1 + D(G(z)))].", lambda r, f: F.relu(1 - r).mean()),
+        ("only the fake term: add E[relu(1 - D(x))].", lambda r, f: F.relu(1 + f).mean()),
+    ]
+    _check_loss("check_d_loss_hinge", "the hinge discriminator loss", fn, d_loss_hinge, list(zip(_REAL, _FAKE)),
+                ("real_out", "fake_out"), variants, nan_hint=_NO_NAN)
+
+
+def check_g_loss_hinge(fn: Callable[[Tensor], Tensor]) -> None:
+    """fn(fake_out) -> -E[D(G(z))]: in the hinge game only D has the hinge; G's loss is linear."""
+    variants = [
+        ("the hinge was applied to G: relu(1 - D(G(z))) stops pushing once a fake scores above 1. In the hinge game "
+         "only D's loss has margins; G minimises -E[D(G(z))].", lambda f: F.relu(1 - f).mean()),
+        ("D's fake term was used for G: G does not minimise relu(1 + D(G(z))); it minimises -E[D(G(z))].",
+         lambda f: F.relu(1 + f).mean()),
+        ("the sign is flipped: G minimises -E[D(G(z))].", lambda f: f.mean()),
+        ("a sum where a mean belongs.", lambda f: -f.sum()),
+    ]
+    _check_loss("check_g_loss_hinge", "the hinge generator loss", fn, g_loss_wasserstein, _G_FAKE, ("fake_out",),
+                variants, nan_hint=_NO_NAN)
+
+
+# ---------------------------------------------------------------- weight clipping (Exercise 5)
+def check_clip_weights(fn: Callable[[nn.Module, float], None]) -> None:
+    """fn(D, c) clamps every parameter of D (weights and biases) to [-c, c], in place."""
+    cases = [0.01, 0.5]
+    chk = _Check("check_clip_weights", "weight clipping", fn, len(cases))
+    for case, c in enumerate(cases, 1):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(case)
+            D = MLPDiscriminator(in_dim=2, width=8, depth=2)
+            with torch.no_grad():
+                for p in D.parameters():
+                    p.normal_(0.0, 3 * c)  # about a third of the entries inside [-c, c]
+                    p.grad = torch.randn_like(p)
+        before = copy.deepcopy(D)
+        params = list(D.parameters())
+        grads = [p.grad.clone() for p in params]
+        chk.call(case, D, c, D="MLPDiscriminator(width=8, depth=2) with weights ~ N(0, 3c), .grad filled", c=c)
+        after = list(D.parameters())
+        if len(after) != len(params) or any(a is not p for a, p in zip(after, params)):
+            chk.fail("D's parameters were replaced by new tensors.", diagnosis="the optimiser still holds the old "
+                     "ones, so it would keep training unclipped weights. Change them in place: inside torch.no_grad(), "
+                     "p.clamp_(-c, c) for every p in D.parameters().")
+        for (name, p), p0, g0 in zip(D.named_parameters(), before.parameters(), grads):
+            expected = p0.detach().clamp(-c, c)
+            if _close(p, expected, rtol=0, atol=1e-7):
+                continue
+            if _close(p, p0, rtol=0, atol=0):
+                clipped_grad = p.grad is not None and not _close(p.grad, g0, rtol=0, atol=0)
+                chk.fail(f"{name} did not change.", expected, p, "the gradients were clipped, not the weights: WGAN "
+                         "clips the parameters themselves after each critic step." if clipped_grad else
+                         "every parameter is clipped, biases included (WGAN's Algorithm 1 clamps all of the critic's "
+                         "parameters w). p.clamp(-c, c) makes a new tensor; p.clamp_(-c, c) changes p in place."
+                         if "bias" in name else "p.clamp(-c, c) returns a new tensor and leaves p as it was; use the "
+                         "in-place p.clamp_(-c, c) inside torch.no_grad().")
+            chk.mismatch(expected, p, [
+                ("clipped to [0, c]: the range is [-c, c], negative weights stay negative.", p0.detach().clamp(0, c)),
+                ("the sign of each weight was lost: clamp p itself, not p.abs().", p0.detach().abs().clamp(-c, c)),
+                ("scaled instead of clipped: clipping leaves weights inside [-c, c] unchanged and sets the rest to +-c.",
+                 p0.detach() * c / p0.detach().abs().max()),
+            ], problem=f"Wrong values of {name} after clipping.")
+    chk.passed()
+
+
+# ---------------------------------------------------------------- the gradient penalty (Exercises 6-7)
+def check_interpolates(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
+    """fn(real, fake) -> eps * real + (1 - eps) * fake, one eps ~ U[0, 1] per example, shared by its features."""
+    g = torch.Generator().manual_seed(0)
+    cases = [(torch.randn(512, 2, generator=g) + 3.0, torch.randn(512, 2, generator=g) - 3.0),
+             (torch.rand(256, 1, 4, 4, generator=g), -torch.rand(256, 1, 4, 4, generator=g) - 1.0)]
+    chk = _Check("check_interpolates", "random interpolates between real and fake", fn, len(cases))
+    for case, (real, fake) in enumerate(cases, 1):
+        got = chk.call(case, real.clone(), fake.clone(), real=f"{len(real)} points of shape {tuple(real.shape[1:])}",
+                       fake=f"{len(fake)} points, away from every real one")
+        if not isinstance(got, Tensor) or got.shape != real.shape:
+            chk.fail(f"It must return a tensor of the inputs' shape {tuple(real.shape)}.",
+                     got=tuple(got.shape) if isinstance(got, Tensor) else type(got).__name__,
+                     diagnosis="eps needs one entry per example and 1s elsewhere so that it broadcasts: "
+                               "torch.rand(N, 1) for (N, 2) data, torch.rand(N, 1, 1, 1) for images.")
+        x, r, f = got.detach().flatten(1), real.flatten(1), fake.flatten(1)
+        eps = ((x - f) * (r - f)).sum(1) / (r - f).pow(2).sum(1)  # the eps that best explains each row
+        on_segment = _close(x, eps[:, None] * r + (1 - eps[:, None]) * f, rtol=1e-4, atol=1e-4)
+        if not on_segment:
+            chk.fail("Some results are not on the line between their real and fake points.", diagnosis="use ONE eps "
+                     "per example for all its coordinates (torch.rand(N, 1, ...), not torch.rand_like(real)), and "
+                     "pair real[i] with fake[i]." if _finite(x) else "NaN in the result.")
+        if eps.min() < -1e-4 or eps.max() > 1 + 1e-4:
+            chk.fail(f"eps ranges over [{eps.min():.3f}, {eps.max():.3f}], outside [0, 1].", diagnosis="eps ~ U[0, 1]: "
+                     "torch.rand, not torch.randn; the interpolates lie BETWEEN real and fake points.")
+        if eps.std() < 0.05:
+            chk.fail(f"Every example got the same eps ({eps.mean():.3f}).", diagnosis="draw one eps per example, "
+                     "torch.rand(N, 1, ...), not one number for the whole batch: the penalty should see points all "
+                     "along the lines between real and fake samples.")
+        if abs(eps.mean() - 0.5) > 0.06 or abs(eps.std() - 12 ** -0.5) > 0.04:
+            chk.fail(f"eps has mean {eps.mean():.3f} and standard deviation {eps.std():.3f}; U[0, 1] has 0.5 and "
+                     f"0.289.", diagnosis="draw eps from torch.rand (uniform on [0, 1]).")
+    chk.passed()
+
+
+def _grads(D: nn.Module, x: Tensor, reduce: str = "sum", create_graph: bool = True) -> Tensor:
+    x = x.detach().requires_grad_(True)
+    out = D(x).sum() if reduce == "sum" else D(x).mean()
+    (grad,) = torch.autograd.grad(out, x, create_graph=create_graph)
+    return grad
+
+
+def _gp(D: nn.Module, x: Tensor, weight: float, norm: Callable[[Tensor], Tensor] = lambda g: g.flatten(1).norm(dim=1),
+        reduce: str = "sum", shape: Callable[[Tensor], Tensor] = lambda n: (n - 1).pow(2)) -> Tensor:
+    """The gradient penalty, with one switchable mistake to recognise it."""
+    return weight * shape(norm(_grads(D, x, reduce))).mean()
+
+
+def _r1(D: nn.Module, x: Tensor, gamma: float, norm: Callable[[Tensor], Tensor] = lambda g: g.flatten(1).pow(2).sum(1),
+        reduce: str = "sum", scale: float = 0.5) -> Tensor:
+    return scale * gamma * norm(_grads(D, x, reduce)).mean()
+
+
+class _TinyConvCritic(nn.Module):
+    """A critic on (N, 1, 4, 4) images, where a norm over dim=1 (channels) is not a norm per example."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.head = nn.Linear(4 * 16, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(F.leaky_relu(self.conv(x), 0.2).flatten(1)).squeeze(1)
+
+
+
+def _penalty_cases() -> list[tuple[nn.Module, Tensor, str, str]]:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        mlp, conv = MLPDiscriminator(in_dim=2, width=16, depth=3), _TinyConvCritic()
+        return [(mlp, 2 * torch.randn(8, 2), "MLPDiscriminator(width=16, depth=3)", "8 points in 2D"),
+                (conv, torch.randn(6, 1, 4, 4), "a small conv critic on (N, 1, 4, 4) images", "6 images (6, 1, 4, 4)")]
+
+
+def _check_penalty(name: str, task: str, fn: Callable, ref: Callable, weight: float,
+                   variants: Callable[[nn.Module, Tensor], list[tuple[str, Tensor]]]) -> None:
+    """Value and gradient (with respect to D's parameters) of a penalty fn(D, x, weight) against ``ref``."""
+    cases = _penalty_cases()
+    chk = _Check(name, task, fn, len(cases))
+    for case, (D, x, about_d, about_x) in enumerate(cases, 1):
+        expected = ref(D, x, weight)
+        D.zero_grad(set_to_none=True)
+        got = chk.call(case, D, x.clone(), weight, D=about_d, x=f"{about_x}, not requiring grad", weight=weight)
+        if any(p.grad is not None for p in D.parameters()):
+            chk.fail("D's parameters received .grad inside your function.", diagnosis="compute the input gradient "
+                     "with torch.autograd.grad(..., create_graph=True), not .backward(): backward() fills every "
+                     "parameter's .grad, and the optimiser step would apply it twice.")
+        value = chk.scalar(got, expected)
+        if not _close(value, expected.detach(), rtol=1e-4, atol=1e-6):
+            chk.mismatch(expected.detach(), torch.tensor(value), [(d, w.detach()) for d, w in variants(D, x)])
+        if not isinstance(got, Tensor) or not got.requires_grad:
+            chk.fail("The value is right, but it carries no gradient to D's parameters.", diagnosis="pass "
+                     "create_graph=True to torch.autograd.grad: the penalty is a function of D's weights through the "
+                     "input gradient, and D's optimiser must be able to differentiate it (double backpropagation).")
+        params = list(D.parameters())  # the last bias does not reach the input gradient: its gradient is zero
+        want = torch.autograd.grad(expected, params, allow_unused=True)
+        have = torch.autograd.grad(got, params, allow_unused=True)
+        zero = torch.zeros(())
+        if any(not _close(zero if h is None else h, zero if w is None else w, rtol=1e-3, atol=1e-6)
+               for h, w in zip(have, want)):
+            chk.fail("The value is right, but its gradient with respect to D's parameters is not.", diagnosis="part "
+                     "of the computation is detached; keep it in torch, with create_graph=True in autograd.grad.")
+    chk.passed()
+
+
+def check_gradient_penalty(fn: Callable[[nn.Module, Tensor, float], Tensor]) -> None:
+    """fn(D, x_hat, weight) -> weight * E[(||grad_x D(x_hat)||_2 - 1)^2], one norm per example."""
+    def variants(D: nn.Module, x: Tensor) -> list[tuple[str, Tensor]]:
+        per_dim1 = lambda g: g.norm(dim=1)  # noqa: E731 - one norm per channel and pixel on images
+        return [
+            ("the norm is taken over the wrong dimension: dim=0 runs over the batch. Take one norm per example, over "
+             "all its other dimensions: grad.flatten(1).norm(2, dim=1).", _gp(D, x, 10, lambda g: g.flatten(1).norm(dim=0))),
+            ("one norm of the whole batch's gradient: the penalty needs ||grad D(x_hat_i)|| for each example i, then "
+             "the mean of (norm - 1)^2.", _gp(D, x, 10, lambda g: g.norm().reshape(1))),
+            ("on images, norm(dim=1) takes the norm over channels only, one per pixel: flatten each example first, "
+             "grad.flatten(1).norm(2, dim=1).", _gp(D, x, 10, per_dim1)),
+            ("the gradient of D(x_hat).mean() divides each example's gradient by N: differentiate D(x_hat).sum() "
+             "(each output depends only on its own input).", _gp(D, x, 10, reduce="mean")),
+            ("the SQUARED norm is compared with 1: use the norm itself, (||g|| - 1)^2.",
+             _gp(D, x, 10, lambda g: g.flatten(1).pow(2).sum(1))),
+            ("the penalty is (||g|| - 1)^2, centred at 1; you penalised ||g||^2 (that is zero-centred, like R1).",
+             _gp(D, x, 10, shape=lambda n: n.pow(2))),
+            ("one-sided: relu(||g|| - 1)^2 only penalises norms above 1; WGAN-GP's penalty is two-sided, (||g|| - 1)^2.",
+             _gp(D, x, 10, shape=lambda n: F.relu(n - 1).pow(2))),
+            ("|| g || - 1 without the square: the penalty is (||g|| - 1)^2.", _gp(D, x, 10, shape=lambda n: n - 1)),
+            ("the weight is missing: multiply by weight (lambda).", _gp(D, x, 1)),
+            ("the weight was applied twice.", _gp(D, x, 100)),
+        ]
+    _check_penalty("check_gradient_penalty", "the WGAN-GP gradient penalty", fn, lambda D, x, w: _gp(D, x, w), 10.0,
+                   variants)
+
+
+def check_r1_penalty(fn: Callable[[nn.Module, Tensor, float], Tensor]) -> None:
+    """fn(D, real, gamma) -> gamma / 2 * E[||grad_x D(x)||_2^2] on real data."""
+    def variants(D: nn.Module, x: Tensor) -> list[tuple[str, Tensor]]:
+        return [
+            ("missing factor 1/2: R1 is gamma/2 * E[||grad D(x)||^2].", _r1(D, x, 10, scale=1.0)),
+            ("the norm is not squared: R1 penalises ||grad D(x)||^2.", _r1(D, x, 10, lambda g: g.flatten(1).norm(dim=1))),
+            ("(||g|| - 1)^2 is WGAN-GP's penalty; R1 is zero-centred: gamma/2 * ||g||^2.",
+             _r1(D, x, 10, lambda g: (g.flatten(1).norm(dim=1) - 1).pow(2))),
+            ("the gradient of D(x).mean() divides each example's gradient by N: differentiate D(x).sum().",
+             _r1(D, x, 10, reduce="mean")),
+            ("a sum over the batch where a mean belongs.", len(x) * _r1(D, x, 10)),
+            ("gamma is missing.", _r1(D, x, 1)),
+        ]
+    _check_penalty("check_r1_penalty", "the R1 penalty", fn, lambda D, x, g: _r1(D, x, g), 10.0, variants)
+
+
+# ---------------------------------------------------------------- spectral normalisation (Exercise 9)
+def check_top_singular_value(fn: Callable[[Tensor, int], Tensor]) -> None:
+    """fn(W, n_iters) -> sigma_max(W), estimated by power iteration, as spectral normalisation does."""
+    def with_singular_values(rows: int, cols: int, values: list[float], seed: int) -> Tensor:
+        g = torch.Generator().manual_seed(seed)
+        u, _ = torch.linalg.qr(torch.randn(rows, rows, generator=g))
+        v, _ = torch.linalg.qr(torch.randn(cols, cols, generator=g))
+        s = torch.zeros(rows, cols)
+        s[range(len(values)), range(len(values))] = torch.tensor(values)
+        return u @ s @ v.T
+
+    cases = [with_singular_values(6, 4, [3.0, 1.0, 0.5, 0.2], 0), with_singular_values(3, 8, [0.7, 0.3, 0.1], 1),
+             with_singular_values(5, 5, [2.0, 1.5, 1.0, 0.5, 0.1], 2)]
+    cases[2] = cases[2] @ torch.diag(torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0]))  # not symmetric: eigen != singular
+    chk = _Check("check_top_singular_value", "the top singular value by power iteration", fn, len(cases))
+    for case, W in enumerate(cases, 1):
+        expected = torch.linalg.matrix_norm(W, ord=2)
+        got = chk.scalar(chk.call(case, W.clone(), 100, W=W, n_iters=100), expected)
+        if not _close(got, expected, rtol=1e-3, atol=1e-4):
+            svals = torch.linalg.svdvals(W)
+            variants = [("sigma_max squared: ||W^T W v|| is sigma^2; return u^T W v (or ||W v||) for unit u, v.",
+                         expected**2),
+                        ("the Frobenius norm sqrt(sum W_ij^2) is an upper bound, not sigma_max: iterate "
+                         "v <- W^T u / ||W^T u||, u <- W v / ||W v||.", torch.linalg.matrix_norm(W)),
+                        ("the smallest singular value: power iteration finds the largest.", svals[-1])]
+            if W.shape[0] == W.shape[1]:
+                variants.append(("the largest |eigenvalue| of W is not its top singular value unless W is symmetric: "
+                                 "iterate with W^T and W.", torch.linalg.eigvals(W).abs().max()))
+            chk.mismatch(expected, torch.tensor(got), variants, fallback="without normalising u and v after each "
+                         "product the vectors grow or shrink; with them the estimate u^T W v converges to sigma_max.")
+    chk.passed()
