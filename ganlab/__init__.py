@@ -7,24 +7,28 @@
     ganlab.metrics.mode_stats(G.sample(2500), mix)
 """
 
-from . import checkpoint, checks, data, env, losses, metrics, nets, plot, train
+from . import checkpoint, checks, convnets, data, env, losses, metrics, nets, plot, train
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .convnets import (ConditionalBatchNorm2d, ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator,
+                       ProjectionDiscriminator, dcgan_init_)
 from .data import DownloadNotAllowed, GaussianMixture, load
 from .env import downloads_allowed, fast, get_device, is_fast, seed_everything
 from .losses import LOSSES, get_loss
 from .metrics import evaluate_generator, mode_stats
 from .nets import MLPDiscriminator, MLPGenerator
-from .train import History, TrainConfig, TrainingDiverged, d_step, fit, g_step, make_optimizers
+from .train import History, TrainConfig, TrainingDiverged, d_step, ema_of, fit, g_step, make_optimizers
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "checkpoint", "checks", "data", "env", "losses", "metrics", "nets", "plot", "train",
+    "checkpoint", "checks", "convnets", "data", "env", "losses", "metrics", "nets", "plot", "train",
     "CheckpointError", "load_checkpoint", "save_checkpoint",
+    "ConditionalBatchNorm2d", "ConditionalDCGANGenerator", "DCGANDiscriminator", "DCGANGenerator",
+    "ProjectionDiscriminator", "dcgan_init_",
     "DownloadNotAllowed", "GaussianMixture", "load",
     "downloads_allowed", "fast", "get_device", "is_fast", "seed_everything",
     "LOSSES", "get_loss",
     "evaluate_generator", "mode_stats",
     "MLPDiscriminator", "MLPGenerator",
-    "History", "TrainConfig", "TrainingDiverged", "d_step", "fit", "g_step", "make_optimizers",
+    "History", "TrainConfig", "TrainingDiverged", "d_step", "ema_of", "fit", "g_step", "make_optimizers",
 ]

@@ -47,10 +47,12 @@ def _set_rng_state(state: dict[str, Any], batch_rng: torch.Generator | None) -> 
 
 def save_checkpoint(path: str | os.PathLike, *, G: nn.Module, D: nn.Module, opt_g: torch.optim.Optimizer,
                     opt_d: torch.optim.Optimizer, step: int, config: dict[str, Any],
-                    history: dict[str, list[float]], batch_rng: torch.Generator | None = None) -> Path:
+                    history: dict[str, list[float]], batch_rng: torch.Generator | None = None,
+                    ema: nn.Module | None = None) -> Path:
     """Write everything needed to resume at ``step``; atomic (see module docstring).
 
-    ``batch_rng`` is the generator that draws the run's batches, if it has its own.
+    ``batch_rng`` is the generator that draws the run's batches, if it has its own; ``ema`` an
+    average of G's weights (``ganlab.train.ema_of``), if the run keeps one.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +62,7 @@ def save_checkpoint(path: str | os.PathLike, *, G: nn.Module, D: nn.Module, opt_
         "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
         "step": int(step), "config": dict(config), "history": {k: list(v) for k, v in history.items()},
         "rng": _rng_state(batch_rng),
-    }
+    } | ({"ema": ema.state_dict()} if ema is not None else {})
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -77,8 +79,9 @@ def save_checkpoint(path: str | os.PathLike, *, G: nn.Module, D: nn.Module, opt_
 
 def load_checkpoint(path: str | os.PathLike, *, G: nn.Module, D: nn.Module,
                     opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
-                    restore_rng: bool = True, batch_rng: torch.Generator | None = None) -> dict[str, Any]:
-    """Load a checkpoint into the given models (and optimisers); returns step, config, history."""
+                    restore_rng: bool = True, batch_rng: torch.Generator | None = None,
+                    ema: nn.Module | None = None) -> dict[str, Any]:
+    """Load a checkpoint into the given models (and optimisers, and G's average); returns step, config, history."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
@@ -91,9 +94,13 @@ def load_checkpoint(path: str | os.PathLike, *, G: nn.Module, D: nn.Module,
         ) from None
     if not isinstance(state, dict) or state.get("format") != "ganlab-checkpoint-1":
         raise CheckpointError(f"{path} is a PyTorch file but not a ganlab checkpoint")
+    if ema is not None and "ema" not in state:
+        raise CheckpointError(f"{path} holds no average of G's weights: it was saved by a run without ema")
     try:
         G.load_state_dict(state["G"])
         D.load_state_dict(state["D"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
     except RuntimeError as err:
         raise CheckpointError(
             f"{path} was saved from networks of another shape; build G and D with the config it "

@@ -7,6 +7,9 @@ Each iteration, in order (Goodfellow et al. 2014, Algorithm 1):
 2. ``g_step``: G takes a step on a fresh fake batch, through D, to fool it.
 
 Every step function returns a dict of floats; ``fit`` appends them to a ``History``.
+
+Conditional GANs use the same loop: with class labels ``y`` the players are called as
+``G(z, y)`` and ``D(x, y)``, and the fakes of a step carry the labels of its real batch.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import dataclasses
 import math
 import os
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable, Optional, Union
 
 import torch
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from .amp import Precision
@@ -78,20 +82,24 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite."""
 
 
-Data = Union[Tensor, Callable[[int], Tensor]]
+Batch = Union[Tensor, tuple[Tensor, Tensor]]  # examples (N, ...), or (examples, labels (N,))
+Data = Union[Tensor, tuple[Tensor, Tensor], Callable[[int], Batch]]
 
 
 def d_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor, opt_d: torch.optim.Optimizer,
-           loss: GANLoss, precision: Precision | None = None) -> dict[str, float]:
-    """One discriminator update on a real batch and the fakes G(z) (detached)."""
+           loss: GANLoss, precision: Precision | None = None, y: Tensor | None = None) -> dict[str, float]:
+    """One discriminator update on a real batch and the fakes G(z) (detached); with labels
+    ``y``, on G(z, y), and D sees (x, y)."""
     precision = precision or Precision(real.device)
+    cond = () if y is None else (y,)
     opt_d.zero_grad(set_to_none=True)
     with precision.autocast():
         with torch.no_grad():
-            fake = G(z)  # no graph through G: this step updates D only
-        real_logits, fake_logits = D(real), D(fake)
+            fake = G(z, *cond)  # no graph through G: this step updates D only
+        real_logits, fake_logits = D(real, *cond), D(fake, *cond)
         loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
-    penalty = loss.penalty(D, real, fake) if loss.penalty is not None else None  # in float32
+    critic = D if y is None else (lambda x: D(x, y))  # what a penalty differentiates: D at fixed labels
+    penalty = loss.penalty(critic, real, fake) if loss.penalty is not None else None  # in float32
     precision.backward_and_step(loss_d if penalty is None else loss_d + penalty, opt_d)
     if loss.clip is not None:  # WGAN: a crude way to keep the critic Lipschitz
         with torch.no_grad():
@@ -108,14 +116,15 @@ def d_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor, opt_d: torch.opt
 
 
 def g_step(G: nn.Module, D: nn.Module, z: Tensor, opt_g: torch.optim.Optimizer,
-           loss: GANLoss, precision: Precision | None = None) -> dict[str, float]:
-    """One generator update: gradients flow from D's logits back into G."""
+           loss: GANLoss, precision: Precision | None = None, y: Tensor | None = None) -> dict[str, float]:
+    """One generator update: gradients flow from D's logits back into G (with labels: D(G(z, y), y))."""
     precision = precision or Precision(z.device)
+    cond = () if y is None else (y,)
     opt_g.zero_grad(set_to_none=True)
     D.requires_grad_(False)  # D is a fixed function during G's step; saves its weight gradients
     try:
         with precision.autocast():
-            loss_g = loss.g_loss(D(G(z)).float())
+            loss_g = loss.g_loss(D(G(z, *cond), *cond).float())
         precision.backward_and_step(loss_g, opt_g)
     finally:
         D.requires_grad_(True)
@@ -134,27 +143,60 @@ def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def _batch_sampler(data: Data, device: torch.device, generator: torch.Generator) -> Callable[[int], Tensor]:
+def ema_of(G: nn.Module, decay: float = 0.999) -> AveragedModel:
+    """An exponential moving average of G's weights (and BatchNorm statistics), for ``fit(ema=...)``.
+
+    After each generator step, theta_ema <- decay * theta_ema + (1 - decay) * theta: the
+    average moves slowly and smooths out the oscillations of the game (Yazici et al. 2019,
+    "The Unusual Effectiveness of Averaging in GAN Training", ICLR). Sample from ``ema.module``.
+    """
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"the EMA decay must be in (0, 1), e.g. 0.999; got {decay!r}")
+    return AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
+def _to(batch: Batch, device: torch.device) -> tuple[Tensor, Optional[Tensor]]:
+    """(examples, labels or None) on ``device``."""
+    if isinstance(batch, (tuple, list)):
+        x, y = batch
+        return x.to(device), y.to(device)
+    return batch.to(device), None
+
+
+def _batch_sampler(data: Data, device: torch.device,
+                   generator: torch.Generator) -> Callable[[int], tuple[Tensor, Optional[Tensor]]]:
+    """n -> (a real batch, its labels or None)."""
     if callable(data) and not isinstance(data, Tensor):
-        return lambda n: data(n).to(device)
-    if not isinstance(data, Tensor) or data.ndim < 2 or len(data) == 0:
-        raise TypeError("data must be a non-empty tensor (N, ...) of real examples, or a function n -> (n, ...) tensor")
-    data = data.to(device)
-    return lambda n: data[torch.randint(len(data), (n,), generator=generator).to(device)]
+        return lambda n: _to(data(n), device)
+    x, y = data if isinstance(data, (tuple, list)) and len(data) == 2 else (data, None)
+    if not isinstance(x, Tensor) or x.ndim < 2 or len(x) == 0:
+        raise TypeError("data must be a non-empty tensor (N, ...) of real examples, a pair (examples, labels), "
+                        "or a function n -> batch")
+    if y is not None and (not isinstance(y, Tensor) or y.shape != (len(x),)):
+        raise ValueError(f"labels should be a tensor of shape ({len(x)},), one class index per example; got "
+                         f"{tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__}")
+    x, y = x.to(device), None if y is None else y.to(device)
+    def sample(n: int) -> tuple[Tensor, Optional[Tensor]]:
+        idx = torch.randint(len(x), (n,), generator=generator).to(device)
+        return x[idx], None if y is None else y[idx]
+    return sample
 
 
 def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = None, *,
         opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
         callback: Callable[[int, nn.Module, nn.Module, History], None] | None = None,
-        checkpoint: str | os.PathLike | None = None, resume: bool = False, loss: GANLoss | None = None) -> History:
-    """Train G against D on ``data`` (a tensor of real examples, or a sampler ``n -> batch``).
+        checkpoint: str | os.PathLike | None = None, resume: bool = False, loss: GANLoss | None = None,
+        ema: AveragedModel | None = None) -> History:
+    """Train G against D on ``data``: a tensor of real examples, a pair (examples, labels) for a
+    conditional GAN, or a sampler ``n -> batch`` returning either.
 
     ``callback(step, G, D, history)`` runs every ``config.log_every`` steps and at the end,
     e.g. to draw live plots. With ``checkpoint`` the run is saved there (atomically) every
     ``config.checkpoint_every`` steps and at the end; ``resume=True`` continues from it.
     Ctrl-C (or the notebook's stop button) returns the history so far, models intact.
     ``loss``, a ``GANLoss`` object, replaces the named ``config.loss`` (e.g. your own losses, or
-    ``losses.with_penalty_weight(...)``).
+    ``losses.with_penalty_weight(...)``). ``ema`` (from ``ema_of(G)``) is updated after every
+    generator step and saved in the checkpoint.
     """
     config = config or TrainConfig()
     loss = loss or get_loss(config.loss)
@@ -166,7 +208,7 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
     sample_real = _batch_sampler(data, device, batches)
     history, start = History(), 0
     if resume and checkpoint is not None and os.path.exists(checkpoint):
-        state = load_checkpoint(checkpoint, G=G, D=D, opt_g=opt_g, opt_d=opt_d, batch_rng=batches)
+        state = load_checkpoint(checkpoint, G=G, D=D, opt_g=opt_g, opt_d=opt_d, batch_rng=batches, ema=ema)
         start = state["step"]
         history.update(state["history"])
     config_dict = dataclasses.asdict(config)
@@ -174,7 +216,7 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
     def save(step: int) -> None:
         if checkpoint is not None:
             save_checkpoint(checkpoint, G=G, D=D, opt_g=opt_g, opt_d=opt_d, step=step,
-                            config=config_dict, history=history, batch_rng=batches)
+                            config=config_dict, history=history, batch_rng=batches, ema=ema)
 
     def z_batch() -> Tensor:
         return torch.randn(config.batch_size, G.latent_dim, generator=batches).to(device)
@@ -188,8 +230,11 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
                 _set_lr(opt_g, config.lr_g * config.lr_factor(step))
                 _set_lr(opt_d, config.lr_d * config.lr_factor(step))
             for _ in range(config.n_critic):
-                stats = d_step(G, D, sample_real(config.batch_size), z_batch(), opt_d, loss, prec_d)
-            stats.update(g_step(G, D, z_batch(), opt_g, loss, prec_g))
+                real, y = sample_real(config.batch_size)
+                stats = d_step(G, D, real, z_batch(), opt_d, loss, prec_d, y=y)
+            stats.update(g_step(G, D, z_batch(), opt_g, loss, prec_g, y=y))  # the labels of the last real batch
+            if ema is not None:
+                ema.update_parameters(G)
             if not all(math.isfinite(v) for v in stats.values()):
                 raise TrainingDiverged(
                     f"training diverged at step {step}: {stats}. Lower the learning rates (now lr_g={config.lr_g}, "

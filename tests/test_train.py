@@ -2,7 +2,9 @@ import dataclasses
 
 import pytest
 import torch
+from torch import nn
 
+import ganlab
 from ganlab import checkpoint as ckpt
 from ganlab import data
 from ganlab.amp import Precision
@@ -241,3 +243,97 @@ def test_fit_takes_a_loss_object_instead_of_the_name():
     G, D = players()
     fit(G, D, data.ring().sample, dataclasses.replace(CFG, steps=3), loss=mine)
     assert len(calls) == 3
+
+
+# ---------------------------------------------------------------- conditional GANs and EMA
+class _CondG(nn.Module):
+    """z, y -> a point at the class's centre plus a learned offset: tiny, so the tests stay fast."""
+
+    def __init__(self, n_classes=3):
+        super().__init__()
+        self.latent_dim = 2
+        self.net = nn.Linear(2, 2)
+        self.centre = nn.Embedding(n_classes, 2)
+
+    def forward(self, z, y):
+        return self.net(z) + self.centre(y)
+
+
+class _CondD(nn.Module):
+    def __init__(self, n_classes=3):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
+        self.embed = nn.Embedding(n_classes, 2)
+
+    def forward(self, x, y):
+        return self.net(x).squeeze(1) + (self.embed(y) * x).sum(1)
+
+
+def _labelled(n=300):
+    y = torch.arange(n) % 3
+    x = torch.stack([y.float() * 3 - 3, torch.zeros(n)], 1) + 0.1 * torch.randn(n, 2)
+    return x, y
+
+
+def test_steps_pass_labels_to_both_players():
+    torch.manual_seed(0)
+    G, D = _CondG(), _CondD()
+    seen = []
+    D.register_forward_pre_hook(lambda m, args: seen.append(args[1].clone()))
+    opt_g, opt_d = make_optimizers(G, D, TrainConfig())
+    x, y = _labelled(12)
+    d_step(G, D, x, torch.randn(12, 2), opt_d, ganlab.get_loss("r1"), y=y)  # the penalty needs D(x, y) too
+    g_step(G, D, torch.randn(12, 2), opt_g, ganlab.get_loss("nonsaturating"), y=y)
+    assert len(seen) >= 3 and all(torch.equal(s, y) for s in seen)
+
+
+def test_fit_trains_a_conditional_gan_from_a_labelled_pair():
+    torch.manual_seed(0)
+    G, D = _CondG(), _CondD()
+    history = fit(G, D, _labelled(), TrainConfig(steps=300, batch_size=64, lr_g=1e-2, lr_d=1e-2, progress=False))
+    assert len(history["loss_d"]) == 300
+    with torch.no_grad():  # each class's samples sit near that class's data (x = -3, 0, 3)
+        means = [G(torch.randn(200, 2), torch.full((200,), k)).mean(0)[0].item() for k in range(3)]
+    assert means == sorted(means) and means[2] - means[0] > 3, means
+
+
+def test_labels_must_match_the_examples():
+    x, y = _labelled(10)
+    with pytest.raises(ValueError, match=r"labels should be a tensor of shape \(10,\)"):
+        fit(_CondG(), _CondD(), (x, y[:5]), TrainConfig(steps=1, progress=False))
+
+
+def test_ema_follows_g_slowly_and_is_checkpointed(tmp_path):
+    torch.manual_seed(0)
+    G, D = MLPGenerator(width=16, depth=2), MLPDiscriminator(width=16, depth=2)
+    start = [p.detach().clone() for p in G.parameters()]
+    ema = ganlab.ema_of(G, decay=0.9)
+    config = TrainConfig(steps=20, batch_size=32, progress=False)
+    fit(G, D, ganlab.data.ring().sample, config, ema=ema, checkpoint=tmp_path / "run.pt")
+    for p0, p, a in zip(start, G.parameters(), ema.module.parameters()):
+        assert not torch.equal(a, p) and not torch.equal(a, p0)  # the average lags behind G
+    restored = ganlab.ema_of(MLPGenerator(width=16, depth=2), decay=0.9)
+    ganlab.load_checkpoint(tmp_path / "run.pt", G=MLPGenerator(width=16, depth=2),
+                           D=MLPDiscriminator(width=16, depth=2), ema=restored)
+    assert all(torch.equal(a, b) for a, b in zip(ema.module.parameters(), restored.module.parameters()))
+    with pytest.raises(ValueError, match="decay"):
+        ganlab.ema_of(G, decay=1.5)
+
+
+def test_ema_average_is_exact():
+    G = nn.Linear(1, 1, bias=False)
+    ema = ganlab.ema_of(G, decay=0.5)
+    values = [1.0, 3.0, 5.0]
+    for v in values:
+        with torch.no_grad():
+            G.weight.fill_(v)
+        ema.update_parameters(G)
+    # the first update copies, then theta_ema <- 0.5 theta_ema + 0.5 theta: 1, 2, 3.5
+    assert ema.module.weight.item() == pytest.approx(3.5)
+
+
+def test_loading_ema_from_a_run_without_one_is_a_clear_error(tmp_path):
+    G, D = MLPGenerator(width=8, depth=2), MLPDiscriminator(width=8, depth=2)
+    fit(G, D, ganlab.data.ring().sample, TrainConfig(steps=2, batch_size=8, progress=False), checkpoint=tmp_path / "a.pt")
+    with pytest.raises(ganlab.CheckpointError, match="without ema"):
+        ganlab.load_checkpoint(tmp_path / "a.pt", G=G, D=D, ema=ganlab.ema_of(G))

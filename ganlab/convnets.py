@@ -1,0 +1,252 @@
+"""Convolutional players for images: DCGAN and its class-conditional relatives.
+
+DCGAN (Radford, Metz & Chintala 2015, "Unsupervised Representation Learning with Deep
+Convolutional Generative Adversarial Networks", arXiv:1511.06434, section 3): no pooling
+and no fully connected hidden layers; strided transposed convolutions upsample in G and
+strided convolutions downsample in D; BatchNorm in both players except G's output layer
+and D's input layer; ReLU in G with Tanh at the output (images live in [-1, 1]),
+LeakyReLU(0.2) in D. Every block changes the resolution by a factor of 2 and the number
+of channels by a factor of 2, so one layout serves several image sizes:
+
+    image_size  G: z -> ...                       D: image -> ...
+    64          1 -> 4 -> 8 -> 16 -> 32 -> 64     64 -> 32 -> 16 -> 8 -> 4 -> 1 (the paper's)
+    32          1 -> 4 -> 8 -> 16 -> 32           32 -> 16 -> 8 -> 4 -> 1
+    28 (MNIST)  1 -> 7 -> 14 -> 28                28 -> 14 -> 7 -> 1
+
+28 is not a power of two times 4, so at 28 px G projects z to a 7x7 map (a 7x7 transposed
+convolution of the 1x1 input, i.e. a linear layer reshaped) and D ends with a 7x7
+convolution over its 7x7 map. The widest map always has width * 2^(blocks - 1) channels.
+
+As everywhere in ganlab, the discriminators return *logits* of shape (N,), never
+probabilities: pair them with the logits losses of ``ganlab.losses``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
+
+from .nets import check_shape
+
+# image_size -> (side of the first / last feature map, number of stride-2 blocks)
+LAYOUTS: dict[int, tuple[int, int]] = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
+
+
+def _layout(image_size: int, **sizes: int) -> tuple[int, int]:
+    if image_size not in LAYOUTS:
+        raise ValueError(f"image_size must be one of {sorted(LAYOUTS)}, got {image_size!r}")
+    for name, value in sizes.items():
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return LAYOUTS[image_size]
+
+
+def check_labels(y: Tensor, n: int, n_classes: int, what: str) -> None:
+    """Raise a clear error unless ``y`` is a LongTensor of n class indices in [0, n_classes)."""
+    if not isinstance(y, Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor of class indices, got {type(y).__name__}")
+    if y.dtype != torch.long:
+        raise ValueError(f"{what} should be a LongTensor (torch.int64) of class indices, got dtype {y.dtype}")
+    if y.shape != (n,):
+        raise ValueError(f"{what} should have shape ({n},), one class index per example, got {tuple(y.shape)}")
+    if n and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{what} should lie in [0, {n_classes}), got values from {y.min().item()} to {y.max().item()}")
+
+
+def _raw_weight(m: nn.Module) -> Tensor:
+    """The stored weight, under spectral normalisation the one before it is divided by sigma."""
+    return m.parametrizations.weight.original if parametrize.is_parametrized(m, "weight") else m.weight
+
+
+@torch.no_grad()
+def dcgan_init_(module: nn.Module) -> nn.Module:
+    """DCGAN init (Radford et al. 2015, sec. 4): weights ~ N(0, 0.02); BatchNorm gain ~ N(1, 0.02), bias 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(_raw_weight(m), 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    return module
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm whose gain and bias are looked up per class: gamma_y * BN(x) + beta_y.
+
+    De Vries et al. 2017 ("Modulating early visual processing by language", arXiv:1707.00683);
+    the generator's normalisation in Miyato & Koyama 2018 (arXiv:1802.05637).
+    """
+
+    def __init__(self, num_features: int, n_classes: int):
+        super().__init__()
+        self.num_features, self.n_classes = num_features, n_classes
+        self.bn = nn.BatchNorm2d(num_features, affine=False)  # normalise only
+        self.gain = nn.Embedding(n_classes, num_features)  # gamma_y, one row per class
+        self.bias = nn.Embedding(n_classes, num_features)  # beta_y
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """gamma_y = 1 and beta_y = 0: starts as plain BatchNorm for every class."""
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        check_shape(x, (None, self.num_features, None, None), "ConditionalBatchNorm2d's input x")
+        check_labels(y, len(x), self.n_classes, "ConditionalBatchNorm2d's labels y")
+        gamma = self.gain(y)[:, :, None, None]  # (N, C, 1, 1)
+        beta = self.bias(y)[:, :, None, None]  # (N, C, 1, 1)
+        return gamma * self.bn(x) + beta  # (N, C, H, W)
+
+
+def _generator_net(latent_dim: int, channels: int, width: int, image_size: int,
+                   norm: Callable[[int], nn.Module]) -> nn.Sequential:
+    """z (N, latent_dim, 1, 1) -> image (N, channels, image_size, image_size), with ``norm`` after each hidden conv."""
+    start, blocks = _layout(image_size, latent_dim=latent_dim, channels=channels, width=width)
+    widths = [width * 2 ** i for i in reversed(range(blocks))]  # 64 px: [8w, 4w, 2w, w]
+    # project and reshape: a transposed conv with a start x start kernel on the 1x1 input
+    layers: list[nn.Module] = [nn.ConvTranspose2d(latent_dim, widths[0], start, 1, 0, bias=False),
+                               norm(widths[0]), nn.ReLU(True)]  # (N, widths[0], start, start)
+    for c_in, c_out in zip(widths, widths[1:]):  # each block: (N, c_in, s, s) -> (N, c_out, 2s, 2s)
+        layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), norm(c_out), nn.ReLU(True)]
+    layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False),  # no BN on G's output
+               nn.Tanh()]  # (N, channels, image_size, image_size), in [-1, 1]
+    return nn.Sequential(*layers)
+
+
+def _discriminator_trunk(channels: int, width: int, image_size: int, batchnorm: bool,
+                         bias: bool) -> nn.Sequential:
+    """image (N, channels, image_size, image_size) -> features (N, width * 2^(blocks-1), start, start)."""
+    _, blocks = _layout(image_size, channels=channels, width=width)
+    widths = [width * 2 ** i for i in range(blocks)]  # 64 px: [w, 2w, 4w, 8w]
+    layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=bias),  # no BN on D's input
+                               nn.LeakyReLU(0.2, True)]  # (N, w, image_size/2, image_size/2)
+    for c_in, c_out in zip(widths, widths[1:]):  # each block: (N, c_in, s, s) -> (N, c_out, s/2, s/2)
+        layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=bias)]
+        layers += [nn.BatchNorm2d(c_out)] if batchnorm else []
+        layers += [nn.LeakyReLU(0.2, True)]
+    return nn.Sequential(*layers)
+
+
+def _spectral_norm_(module: nn.Module) -> None:
+    """W -> W / sigma(W) on every weight layer (Miyato et al. 2018, arXiv:1802.05957)."""
+    for m in list(module.modules()):
+        if isinstance(m, (nn.Conv2d, nn.Linear, nn.Embedding)):
+            nn.utils.parametrizations.spectral_norm(m)
+
+
+def _check_latent(z: Tensor, latent_dim: int, what: str) -> Tensor:
+    """z of shape (N, latent_dim) or (N, latent_dim, 1, 1), returned as (N, latent_dim, 1, 1)."""
+    check_shape(z, (None, latent_dim, 1, 1) if isinstance(z, Tensor) and z.ndim == 4 else (None, latent_dim), what)
+    return z.reshape(len(z), latent_dim, 1, 1)
+
+
+class DCGANGenerator(nn.Module):
+    """G: z ~ N(0, I) in R^latent_dim  ->  an image in [-1, 1]^(channels x image_size x image_size)."""
+
+    def __init__(self, latent_dim: int = 100, channels: int = 3, width: int = 64, image_size: int = 64):
+        super().__init__()
+        self.latent_dim, self.channels, self.image_size = latent_dim, channels, image_size
+        self.net = _generator_net(latent_dim, channels, width, image_size, nn.BatchNorm2d)
+        dcgan_init_(self)
+
+    def forward(self, z: Tensor) -> Tensor:
+        z = _check_latent(z, self.latent_dim, "the generator's input z")  # (N, latent_dim, 1, 1)
+        return self.net(z)  # (N, channels, image_size, image_size)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """n fresh samples G(z), z ~ N(0, I), drawn on the generator's device."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
+        return self(z)
+
+
+class DCGANDiscriminator(nn.Module):
+    """D: an image  ->  one logit l(x); D(x) = sigmoid(l(x)) is P(x is real).
+
+    With ``spectral_norm=True`` every conv is spectrally normalised (Miyato et al. 2018,
+    arXiv:1802.05957) and D has no BatchNorm; its convs then carry biases, which BatchNorm
+    would otherwise have made redundant.
+    """
+
+    def __init__(self, channels: int = 3, width: int = 64, image_size: int = 64, spectral_norm: bool = False):
+        super().__init__()
+        start, blocks = _layout(image_size, width=width)
+        self.channels, self.image_size = channels, image_size
+        self.features = _discriminator_trunk(channels, width, image_size, not spectral_norm, spectral_norm)
+        c = width * 2 ** (blocks - 1)  # channels of the last feature map
+        self.head = nn.Conv2d(c, 1, start, 1, 0, bias=spectral_norm)  # (N, c, start, start) -> (N, 1, 1, 1)
+        dcgan_init_(self)
+        if spectral_norm:
+            _spectral_norm_(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_shape(x, (None, self.channels, self.image_size, self.image_size), "the discriminator's input x")
+        return self.head(self.features(x)).flatten()  # (N,) logits
+
+
+class ConditionalDCGANGenerator(nn.Module):
+    """G(z, y): DCGAN generator with conditional BatchNorm, so each class y has its own gains and biases."""
+
+    def __init__(self, n_classes: int = 10, latent_dim: int = 100, channels: int = 3, width: int = 64,
+                 image_size: int = 64):
+        super().__init__()
+        _layout(image_size, n_classes=n_classes)
+        self.n_classes, self.latent_dim, self.channels, self.image_size = n_classes, latent_dim, channels, image_size
+        self.net = _generator_net(latent_dim, channels, width, image_size,
+                                  lambda c: ConditionalBatchNorm2d(c, n_classes))
+        dcgan_init_(self)
+
+    def forward(self, z: Tensor, y: Tensor) -> Tensor:
+        h = _check_latent(z, self.latent_dim, "the generator's input z")  # (N, latent_dim, 1, 1)
+        check_labels(y, len(h), self.n_classes, "the generator's labels y")
+        for layer in self.net:  # as DCGANGenerator.net, with y passed to each conditional BatchNorm
+            h = layer(h, y) if isinstance(layer, ConditionalBatchNorm2d) else layer(h)
+        return h  # (N, channels, image_size, image_size)
+
+    def sample(self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
+        """n samples G(z, y), z ~ N(0, I); labels default to 0, 1, ..., n_classes - 1, 0, 1, ..."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
+        if labels is None:
+            labels = torch.arange(n) % self.n_classes  # balanced: every class n / n_classes times
+        check_labels(labels, n, self.n_classes, "the labels to sample")
+        return self(z, labels.to(device))
+
+
+class ProjectionDiscriminator(nn.Module):
+    """D(x, y) = psi(phi(x)) + <embed(y), phi(x)>: a projection discriminator's logit.
+
+    Miyato & Koyama 2018 ("cGANs with Projection Discriminator", ICLR 2018,
+    arXiv:1802.05637, eq. 3): the class enters through an inner product with the features
+    rather than by concatenation. phi is the DCGAN trunk followed by global sum pooling
+    (as in the paper's ResNet discriminators), psi a linear layer.
+    """
+
+    def __init__(self, n_classes: int = 10, channels: int = 3, width: int = 64, image_size: int = 64,
+                 spectral_norm: bool = False):
+        super().__init__()
+        _, blocks = _layout(image_size, n_classes=n_classes, width=width)
+        self.n_classes, self.channels, self.image_size = n_classes, channels, image_size
+        self.features = _discriminator_trunk(channels, width, image_size, not spectral_norm, spectral_norm)
+        c = width * 2 ** (blocks - 1)  # the dimension of phi(x)
+        self.psi = nn.Linear(c, 1)  # the unconditional term
+        self.embed = nn.Embedding(n_classes, c)  # one vector per class, projected onto phi(x)
+        dcgan_init_(self)
+        nn.init.normal_(self.embed.weight, 0.0, 0.02)  # N(0, 0.02) like every other weight
+        if spectral_norm:  # the paper normalises every layer of D, the embedding included
+            _spectral_norm_(self)
+
+    def phi(self, x: Tensor) -> Tensor:
+        """The features phi(x): the conv trunk, then a sum over positions."""
+        check_shape(x, (None, self.channels, self.image_size, self.image_size), "the discriminator's input x")
+        return self.features(x).sum(dim=(2, 3))  # (N, c, s, s) -> (N, c)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        h = self.phi(x)  # (N, c)
+        check_labels(y, len(x), self.n_classes, "the discriminator's labels y")
+        return self.psi(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)  # (N,) logits
