@@ -7,12 +7,16 @@
     ganlab.metrics.mode_stats(G.sample(2500), mix)
 """
 
-from . import checkpoint, checks, convnets, data, env, losses, metrics, nets, plot, train
+from . import checkpoint, checks, classifier, convnets, data, env, image_metrics, losses, metrics, nets, plot, train
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .classifier import MNISTClassifier, load_classifier
 from .convnets import (ConditionalBatchNorm2d, ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator,
                        ProjectionDiscriminator, dcgan_init_)
 from .data import DownloadNotAllowed, GaussianMixture, load
 from .env import downloads_allowed, fast, get_device, is_fast, seed_everything
+from .image_metrics import (
+    class_histogram_stats, conditional_accuracy, evaluate_images, fid, kid, precision_recall,
+)
 from .losses import LOSSES, get_loss
 from .metrics import evaluate_generator, mode_stats
 from .nets import MLPDiscriminator, MLPGenerator
@@ -21,12 +25,15 @@ from .train import History, TrainConfig, TrainingDiverged, d_step, ema_of, fit, 
 __version__ = "0.1.0"
 
 __all__ = [
-    "checkpoint", "checks", "convnets", "data", "env", "losses", "metrics", "nets", "plot", "train",
+    "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "losses", "metrics", "nets",
+    "plot", "train",
     "CheckpointError", "load_checkpoint", "save_checkpoint",
+    "MNISTClassifier", "load_classifier",
     "ConditionalBatchNorm2d", "ConditionalDCGANGenerator", "DCGANDiscriminator", "DCGANGenerator",
     "ProjectionDiscriminator", "dcgan_init_",
     "DownloadNotAllowed", "GaussianMixture", "load",
     "downloads_allowed", "fast", "get_device", "is_fast", "seed_everything",
+    "class_histogram_stats", "conditional_accuracy", "evaluate_images", "fid", "kid", "precision_recall",
     "LOSSES", "get_loss",
     "evaluate_generator", "mode_stats",
     "MLPDiscriminator", "MLPGenerator",
