@@ -59,17 +59,26 @@ def plot_samples_2d(samples: Tensor | None, mixture: GaussianMixture | None = No
 @torch.no_grad()
 def plot_decision_surface(D: nn.Module, samples: Tensor | None = None, mixture: GaussianMixture | None = None,
                           ax: plt.Axes | None = None, lim: float | None = None, resolution: int = 150,
-                          title: str | None = "D(x) = P(real)") -> plt.Axes:
-    """D(x) = sigmoid(logit) as a heat map (red: "real", blue: "fake"), modes and fakes on top."""
+                          title: str | None = "D(x) = P(real)", logits: bool = True) -> plt.Axes:
+    """D(x) = sigmoid(logit) as a heat map (red: "real", blue: "fake"), modes and fakes on top.
+
+    With ``logits=False`` (a critic: WGAN, hinge, least squares) the raw score is shown instead,
+    on a colour scale centred at 0.
+    """
     ax = _ax(ax)
     lim = lim or (plot_limits(mixture) if mixture is not None else 2.0)
     xx, yy, pts = _grid_points(lim, resolution)
     device = next(D.parameters()).device
     was_training = D.training
     D.eval()
-    prob = torch.sigmoid(D(pts.to(device))).reshape(xx.shape)
+    out = D(pts.to(device)).reshape(xx.shape)
     D.train(was_training)
-    mesh = ax.pcolormesh(xx, yy, _np(prob), cmap="coolwarm", vmin=0, vmax=1, shading="auto")
+    if logits:
+        values, vmin, vmax = torch.sigmoid(out), 0.0, 1.0
+    else:
+        bound = float(out.abs().max()) or 1.0
+        values, vmin, vmax = out, -bound, bound
+    mesh = ax.pcolormesh(xx, yy, _np(values), cmap="coolwarm", vmin=vmin, vmax=vmax, shading="auto")
     plt.colorbar(mesh, ax=ax, fraction=0.046, pad=0.04)
     if mixture is not None:
         m = _np(mixture.means)

@@ -30,6 +30,10 @@ def test_decision_surface_shows_d_probabilities():
     values = ax.collections[0].get_array().reshape(11, 11)
     assert values.min() >= 0 and values.max() <= 1
     assert values[5, 5] == pytest.approx(0.5) and values[5, -1] > 0.85
+    ax = plot.plot_decision_surface(Half(), lim=2.0, resolution=11, logits=False)  # a critic: the raw score
+    values = ax.collections[0].get_array().reshape(11, 11)
+    assert values[5, 5] == pytest.approx(0.0, abs=1e-6) and values[5, -1] == pytest.approx(2.0)
+    assert ax.collections[0].get_clim() == (-2.0, 2.0)
     plt.close("all")
 
 
