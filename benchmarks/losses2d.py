@@ -2,12 +2,14 @@
 
     python benchmarks/losses2d.py                          # every loss, both datasets, 5 seeds
     python benchmarks/losses2d.py --datasets grid --losses nonsaturating hinge r1:1 --seeds 2
+    python benchmarks/losses2d.py --recommended            # the course's recommended setting, both datasets
     python benchmarks/losses2d.py --fast                   # a seconds-long smoke version
     python benchmarks/losses2d.py --csv runs/losses2d.csv  # also write one row per run
 
 Every run uses the nets and settings of the `ganlab train toy2d` recipe (Toy2DConfig), except
 where OVERRIDES below says a loss was published with other settings. A loss written NAME:W
-(e.g. r1:1, wgan-gp:1) is NAME with its penalty weight (R1's gamma, WGAN-GP's lambda) set to W.
+(e.g. r1:1, wgan-gp:1) is NAME with its penalty weight (R1's gamma, WGAN-GP's lambda) set to W;
+NAME@LR (e.g. hinge@2e-3, r1:1@3e-3) trains both players with Adam at learning rate LR.
 
 Scores 2,500 samples per run as VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018)
 do; the table ends with their published numbers for comparison. Seconds are wall-clock seconds
@@ -62,20 +64,36 @@ PUBLISHED = [
     ("grid", "PacGAN4", 24.8, 93.6),
 ]
 
+# The course's recommendation for these 2D problems (chapter 02): the non-saturating loss with R1
+# (Mescheder et al. 2018) at gamma = 1, Adam at 3e-3, otherwise the toy2d recipe. gamma = 10, the
+# image-scale default, flattens D too much for data of unit scale; see chapter 02, section 4.
+RECOMMENDED = "r1:1@3e-3"
 FAST_LOSSES = ["nonsaturating", "hinge"]
 COLUMNS = f"{'dataset':<8} {'loss':<18} {'runs':>4} {'modes':>14} {'high quality %':>14} {'reverse KL':>14} {'seconds':>12}"
 
 
+def parse_spec(spec: str) -> tuple[str, float | None, float | None]:
+    """NAME[:WEIGHT][@LR] -> (name, penalty weight or None, learning rate or None)."""
+    rest, _, lr = spec.partition("@")
+    name, _, weight = rest.partition(":")
+    try:
+        return name, float(weight) if weight else None, float(lr) if lr else None
+    except ValueError:
+        raise ValueError(f"cannot read {spec!r}: write NAME, NAME:WEIGHT, NAME@LR or NAME:WEIGHT@LR, "
+                         f"e.g. r1:1@3e-3") from None
+
+
 def resolve_loss(spec: str) -> losses.GANLoss:
-    """The loss to train ``spec`` with: NAME, or NAME:WEIGHT for its penalty set to WEIGHT."""
-    name, _, weight = spec.partition(":")
+    """The loss to train ``spec`` with: NAME, with its penalty set to WEIGHT if given."""
+    name, weight, _ = parse_spec(spec)
     base = losses.get_loss(name)
-    return losses.with_penalty_weight(base, float(weight)) if weight else base
+    return losses.with_penalty_weight(base, weight) if weight is not None else base
 
 
 def run_once(dataset: str, loss: str, seed: int, recipe: Toy2DConfig) -> dict:
     """Train one GAN with the recipe's nets and the loss's settings; return its scores."""
-    settings = OVERRIDES.get(loss.partition(":")[0], {})
+    name, _, spec_lr = parse_spec(loss)
+    settings = OVERRIDES.get(name, {}) | ({"lr": spec_lr} if spec_lr else {})
     seed_everything(seed)
     mixture = data.toy(dataset)
     G = MLPGenerator(latent_dim=recipe.latent_dim, out_dim=2, width=recipe.width, depth=recipe.depth)
@@ -83,7 +101,7 @@ def run_once(dataset: str, loss: str, seed: int, recipe: Toy2DConfig) -> dict:
     lr = settings.get("lr", recipe.lr)
     base = dataclasses.replace(recipe, seed=seed).train_config(progress=False)
     adam_and_critic = {k: v for k, v in settings.items() if k in ("beta1", "beta2", "n_critic")}
-    config = dataclasses.replace(base, loss=loss.partition(":")[0], lr_g=lr, lr_d=lr, log_every=recipe.steps,
+    config = dataclasses.replace(base, loss=name, lr_g=lr, lr_d=lr, log_every=recipe.steps,
                                  **adam_and_critic)
     optimizers = {}
     if settings.get("optimizer") == "rmsprop":
@@ -117,7 +135,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
     parser.add_argument("--losses", nargs="+", default=None,
-                        help=f"names in ganlab.LOSSES, optionally NAME:PENALTY_WEIGHT (default: all, {list(losses.LOSSES)})")
+                        help=f"names in ganlab.LOSSES, as NAME[:PENALTY_WEIGHT][@LR] (default: all of "
+                             f"{list(losses.LOSSES)}, then the recommended {RECOMMENDED})")
+    parser.add_argument("--recommended", action="store_true",
+                        help=f"run only the course's recommended setting, {RECOMMENDED}")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=None, help="override the recipe's step count")
     parser.add_argument("--width", type=int, default=None, help="override the recipe's hidden width")
@@ -129,9 +150,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    loss_specs = args.losses or (FAST_LOSSES if args.fast else list(losses.LOSSES))
+    loss_specs = ([RECOMMENDED] if args.recommended else args.losses
+                  or (FAST_LOSSES if args.fast else list(losses.LOSSES) + [RECOMMENDED]))
     for spec in loss_specs:
-        resolve_loss(spec)  # fails early on an unknown name or a loss without a penalty
+        try:
+            resolve_loss(spec)  # fails early on an unknown name or a loss without a penalty
+        except ValueError as err:
+            parser.error(str(err))
     overrides = {"steps": 200 if args.fast else (args.steps or Toy2DConfig.steps)}
     if args.width:
         overrides["width"] = args.width
@@ -151,13 +176,16 @@ def main() -> None:
             rows += runs
             n_modes = runs[0]["n_modes"]
             diverged = sum(r["diverged"] for r in runs)
-            print(f"{dataset:<8} {spec:<18} {len(runs):>4} "
+            label = spec + (" *" if spec == RECOMMENDED else "")
+            print(f"{dataset:<8} {label:<18} {len(runs):>4} "
                   f"{mean_sd([r['modes_covered'] for r in runs], 1) + f' /{n_modes}':>14} "
                   f"{mean_sd([100 * r['high_quality'] for r in runs], 1):>14} "
                   f"{mean_sd([r['reverse_kl'] for r in runs], 3):>14} "
                   f"{mean_sd([r['seconds'] for r in runs], 1):>12}"
                   + (f"  ({diverged} diverged)" if diverged else ""), flush=True)
 
+    if RECOMMENDED in loss_specs:
+        print(f"* the course's recommended setting: {RECOMMENDED} = non-saturating loss with R1 at gamma 1, Adam 3e-3")
     print("published (quoted from the papers' tables, not run here):")
     for dataset, method, modes, quality in PUBLISHED:
         if dataset in args.datasets:

@@ -158,7 +158,10 @@ LOSSES: dict[str, GANLoss] = {
 def with_penalty_weight(loss: GANLoss, weight: float) -> GANLoss:
     """``loss`` with its penalty's weight (WGAN-GP's lambda, R1's gamma) set to ``weight``."""
     if loss.penalty is None:
-        raise ValueError(f"loss {loss.name!r} has no penalty to weight")
+        with_penalty = sorted(name for name, other in LOSSES.items() if other.penalty is not None)
+        raise ValueError(f"loss {loss.name!r} has no penalty to weight; the losses with one are {with_penalty}")
+    if not weight >= 0:
+        raise ValueError(f"a penalty weight must be non-negative, got {weight!r}")
     key = "gamma" if loss.penalty is r1_penalty else "weight"
     return GANLoss(loss.name, loss.d_loss, loss.g_loss, loss.about,
                    functools.partial(loss.penalty, **{key: weight}), loss.clip, loss.logits)

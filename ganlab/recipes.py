@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import data
 from .env import fast, seed_everything
-from .losses import get_loss
+from .losses import GANLoss, get_loss, with_penalty_weight
 from .metrics import N_EVAL_SAMPLES, evaluate_generator
 from .nets import MLPDiscriminator, MLPGenerator
 from .train import TrainConfig, fit
@@ -33,6 +33,7 @@ class Toy2DConfig:
 
     dataset: str = "ring"  # "ring" (8 modes, sigma 0.01) or "grid" (25 modes, sigma 0.05)
     loss: str = "nonsaturating"  # a name in ganlab.losses.LOSSES
+    penalty_weight: float | None = None  # R1's gamma or WGAN-GP's lambda; None: the loss's own default
     steps: int = 14000  # generator updates (fast mode: 300)
     batch_size: int = 256
     lr: float = 1e-3  # Adam learning rate of both players
@@ -46,6 +47,12 @@ class Toy2DConfig:
     def __post_init__(self) -> None:
         if self.dataset not in TOY2D_DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r} for toy2d; choose one of {list(TOY2D_DATASETS)}")
+        self.gan_loss()  # fails early on an unknown loss, or a penalty weight for a loss without a penalty
+
+    def gan_loss(self) -> GANLoss:
+        """The loss named ``loss``, with its penalty weighted by ``penalty_weight`` if given."""
+        loss = get_loss(self.loss)
+        return loss if self.penalty_weight is None else with_penalty_weight(loss, self.penalty_weight)
 
     def train_config(self, progress: bool = True) -> TrainConfig:
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, loss=self.loss, lr_g=self.lr,
@@ -89,7 +96,8 @@ def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True
     G = MLPGenerator(latent_dim=config.latent_dim, out_dim=2, width=config.width, depth=config.depth)
     D = MLPDiscriminator(in_dim=2, width=config.width, depth=config.depth)
     start = time.perf_counter()
-    history = fit(G, D, mixture.sample, config.train_config(progress), checkpoint=out / "checkpoint.pt", resume=resume)
+    history = fit(G, D, mixture.sample, config.train_config(progress), checkpoint=out / "checkpoint.pt", resume=resume,
+                  loss=config.gan_loss())
     seconds = time.perf_counter() - start
     metrics = evaluate_generator(G, mixture)
     _save_figures(out, G, D, mixture, history, config.loss)

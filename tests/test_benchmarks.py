@@ -26,3 +26,21 @@ def test_losses2d_benchmark_runs_and_lists_every_requested_loss():
     for dataset in ("ring", "grid"):
         assert [line.split()[1] for line in results if line.split()[0] == dataset] == requested
     assert any("PacGAN4" in line for line in lines)
+
+
+def test_losses2d_reads_weights_and_learning_rates_and_runs_the_recommended_setting():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("losses2d", ROOT / "benchmarks" / "losses2d.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.parse_spec("hinge") == ("hinge", None, None)
+    assert bench.parse_spec("r1:1@3e-3") == ("r1", 1.0, 3e-3)
+    assert bench.parse_spec("lsgan@2e-3") == ("lsgan", None, 2e-3)
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "losses2d.py"), "--fast", "--recommended",
+                             "--datasets", "ring"], capture_output=True, text=True, check=True, timeout=300)
+    rows = [line for line in result.stdout.splitlines() if line.startswith("ring ")]
+    assert rows[0].split()[1:3] == [bench.RECOMMENDED, "*"]
+    bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "losses2d.py"), "--fast", "--losses", "hinge:1"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "has no penalty to weight" in bad.stderr

@@ -109,8 +109,10 @@ def test_r1_penalty_by_hand():
     real = torch.tensor([[1.0, 2.0], [0.0, 3.0]])
     assert losses.r1_penalty(D, real, gamma=2.0).item() == pytest.approx((5 + 9) / 2)
     assert losses.with_penalty_weight(losses.get_loss("r1"), 4.0).penalty(D, real, None).item() == pytest.approx(14)
-    with pytest.raises(ValueError, match="no penalty"):
+    with pytest.raises(ValueError, match=r"no penalty to weight; the losses with one are \['r1', 'wgan-gp'\]"):
         losses.with_penalty_weight(losses.get_loss("hinge"), 1.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        losses.with_penalty_weight(losses.get_loss("r1"), -1.0)
 
 
 @pytest.mark.parametrize("name", sorted(losses.LOSSES))
