@@ -37,6 +37,7 @@ class Toy2DConfig:
     steps: int = 14000  # generator updates (fast mode: 300)
     batch_size: int = 256
     lr: float = 1e-3  # Adam learning rate of both players
+    beta2: float = 0.999  # Adam's second-moment decay (beta1 is 0.5, as in DCGAN)
     lr_decay: float = 0.5  # the last half of the run anneals the learning rates linearly to 0
     width: int = 128  # hidden units per layer, both players
     depth: int = 3  # linear layers per player
@@ -56,7 +57,7 @@ class Toy2DConfig:
 
     def train_config(self, progress: bool = True) -> TrainConfig:
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, loss=self.loss, lr_g=self.lr,
-                           lr_d=self.lr, lr_decay=self.lr_decay, seed=self.seed,
+                           lr_d=self.lr, beta2=self.beta2, lr_decay=self.lr_decay, seed=self.seed,
                            log_every=max(1, self.steps // 50), checkpoint_every=max(1, self.steps // 10),
                            progress=progress)
 

@@ -34,9 +34,10 @@ def test_losses2d_reads_weights_and_learning_rates_and_runs_the_recommended_sett
     spec = importlib.util.spec_from_file_location("losses2d", ROOT / "benchmarks" / "losses2d.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    assert bench.parse_spec("hinge") == ("hinge", None, None)
-    assert bench.parse_spec("r1:1@3e-3") == ("r1", 1.0, 3e-3)
-    assert bench.parse_spec("lsgan@2e-3") == ("lsgan", None, 2e-3)
+    assert bench.parse_spec("hinge") == ("hinge", None, {})
+    assert bench.parse_spec("r1:1@3e-3") == ("r1", 1.0, {"lr": 3e-3})
+    assert bench.parse_spec("lsgan@2e-3") == ("lsgan", None, {"lr": 2e-3})
+    assert bench.parse_spec("recommended") == ("r1", 1.0, {"lr": 3e-3, "beta2": 0.99})
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "losses2d.py"), "--fast", "--recommended",
                              "--datasets", "ring"], capture_output=True, text=True, check=True, timeout=300)
     rows = [line for line in result.stdout.splitlines() if line.startswith("ring ")]
