@@ -73,6 +73,8 @@ PUBLISHED = [
 RECOMMENDED = "recommended"
 PRESETS: dict[str, tuple[str, dict]] = {RECOMMENDED: ("r1:1@3e-3", {"beta2": 0.99})}
 FAST_LOSSES = ["nonsaturating", "hinge"]
+CSV_FIELDS = ["dataset", "loss", "seed", "steps", "modes_covered", "n_modes", "high_quality", "reverse_kl", "diverged",
+              "seconds"]
 COLUMNS = f"{'dataset':<8} {'loss':<18} {'runs':>4} {'modes':>14} {'high quality %':>14} {'reverse KL':>14} {'seconds':>12}"
 
 
@@ -177,11 +179,20 @@ def main() -> None:
           f"latent {recipe.latent_dim}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{os.cpu_count()} cores")
     print(COLUMNS)
-    rows = []
+    if args.csv:
+        os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
+        with open(args.csv, "w", newline="") as f:
+            csv.writer(f).writerow(CSV_FIELDS)
+    n_rows = 0
     for dataset in args.datasets:
         for spec in loss_specs:
-            runs = [run_once(dataset, spec, seed, recipe) for seed in range(seeds)]
-            rows += runs
+            runs = []
+            for seed in range(seeds):
+                runs.append(run_once(dataset, spec, seed, recipe))
+                if args.csv:  # one row per run as it finishes, so that a long benchmark stopped early keeps its runs
+                    with open(args.csv, "a", newline="") as f:
+                        csv.DictWriter(f, fieldnames=CSV_FIELDS).writerow(runs[-1])
+                    n_rows += 1
             n_modes = runs[0]["n_modes"]
             diverged = sum(r["diverged"] for r in runs)
             label = spec + (" *" if spec == RECOMMENDED else "")
@@ -202,12 +213,7 @@ def main() -> None:
                   f"{quality:>14.1f} {'-':>14} {'-':>12}")
 
     if args.csv:
-        os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
-        with open(args.csv, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        print(f"wrote {len(rows)} runs to {args.csv}")
+        print(f"wrote {n_rows} runs to {args.csv}")
 
 
 if __name__ == "__main__":
