@@ -49,6 +49,75 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 1 or 0.1, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text!r}")
+    return value
+
+
+def _beta(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.99, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"an Adam beta must be in [0, 1), got {text!r}")
+    return value
+
+
+def _decay(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a decay such as 0.995, or 0 for none; got {text!r}") from None
+    if not (value == 0 or 0 < value < 1):
+        raise argparse.ArgumentTypeError(f"must be 0 (no average) or a decay in (0, 1) such as 0.995, got {text!r}")
+    return value
+
+
+def _add_image_recipe(recipes: argparse._SubParsersAction, name: str, conditional: bool) -> None:
+    """The options shared by ``train dcgan`` and ``train cgan``."""
+    from .image_recipes import default_dcgan
+
+    d = default_dcgan(conditional)
+    what = ("a class-conditional GAN: G(z, y) with conditional BatchNorm against a projection discriminator D(x, y)"
+            if conditional else "a DCGAN")
+    scores = ("conditional accuracy (does the classifier read the digit G was asked for), " if conditional else "")
+    p = recipes.add_parser(
+        name, help=f"{what} on the 5,000 offline MNIST digits",
+        description=f"Train {what} on the 4,000 training digits of the offline MNIST subset and score "
+                    f"{d.eval_samples} samples against the 1,000 held-out digits: {scores}classes covered, KL of the "
+                    "label histogram from uniform, fraction classified with confidence > 0.9, FID and KID on the "
+                    "course classifier's features (beside the same scores for real digits), precision and recall. "
+                    "Writes samples_step*.png, samples.png, losses.png, metrics.json and checkpoint.pt into --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--steps", type=_positive_int, default=d.steps, help="generator updates (fast mode: 30)")
+    p.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help="real and fake images per step")
+    p.add_argument("--lr", type=_positive_float, default=None,
+                   help=f"Adam learning rate of both players (default: {d.lr_g:g} for G, {d.lr_d:g} for D)")
+    p.add_argument("--width", type=_positive_int, default=d.width,
+                   help="channels of G's last and D's first feature map; the 7x7 maps have twice as many")
+    p.add_argument("--latent-dim", type=_positive_int, default=d.latent_dim, help="size of the noise vector z")
+    p.add_argument("--loss", choices=sorted(LOSSES), default=d.loss,
+                   help="the pair of losses: " + "; ".join(f"{k}: {v.about}" for k, v in sorted(LOSSES.items())))
+    p.add_argument("--ema", type=_decay, default=d.ema,
+                   help="decay of the moving average of G's weights that is sampled and scored (0: score G itself)")
+    p.add_argument("--seed", type=_int_at_least(0), default=d.seed, help="random seed (non-negative) for a reproducible run")
+    p.add_argument("--out", default=d.out, help="run folder for the sample grids, metrics.json and checkpoint.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from OUT/checkpoint.pt if it exists (same options as the first run; "
+                        "--steps may be raised to train longer)")
+    p.add_argument("--threads", type=_positive_int, default=d.threads,
+                   help="CPU threads for PyTorch. One is about as fast as two for these small convnets, "
+                        "and far faster when other programs keep the cores busy")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ganlab",
@@ -75,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     toy.add_argument("--steps", type=_positive_int, default=d.steps, help="generator updates (fast mode: 300)")
     toy.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help="real and fake points per step")
     toy.add_argument("--lr", type=_positive_float, default=d.lr, help="Adam learning rate of both players")
+    toy.add_argument("--beta2", type=_beta, default=d.beta2, help="Adam's second-moment decay (beta1 is 0.5)")
+    toy.add_argument("--penalty-weight", type=_non_negative_float, default=None,
+                     help="R1's gamma or WGAN-GP's lambda, for the losses with a penalty (default: the loss's own, 10). "
+                          "The course's recommended setting for these 2D problems: --loss r1 --penalty-weight 1 "
+                          "--lr 3e-3 --beta2 0.99")
     toy.add_argument("--lr-decay", type=_fraction, default=d.lr_decay,
                      help="fraction of the run, at its end, over which the learning rates fall linearly to 0 "
                           "(0: constant). Annealing stops the players circling the equilibrium, which sharpens "
@@ -90,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="CPU threads for PyTorch. These networks are tiny: one thread is as fast as several, "
                           "and far faster when other programs keep the cores busy")
     toy.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_image_recipe(recipes, "dcgan", conditional=False)
+    _add_image_recipe(recipes, "cgan", conditional=True)
     return parser
 
 
@@ -107,6 +183,26 @@ def _run_toy2d(args: argparse.Namespace) -> int:
     return 130 if result["interrupted"] else 0
 
 
+def _run_image(args: argparse.Namespace) -> int:
+    from .image_recipes import default_dcgan, train_dcgan
+
+    lr = {} if args.lr is None else {"lr_g": args.lr, "lr_d": args.lr}
+    config = default_dcgan(args.recipe == "cgan", steps=args.steps, batch_size=args.batch_size, width=args.width,
+                           latent_dim=args.latent_dim, loss=args.loss, ema=args.ema, seed=args.seed, out=args.out,
+                           threads=args.threads, **lr)
+    r = train_dcgan(config, resume=args.resume, progress=not args.no_progress)
+    ref = r["real_reference"]
+    print(f"{r['eval_samples']} samples{' of the EMA generator' if r['evaluated'] == 'ema' else ''}: "
+          f"classes {r['classes_covered']}/10, label KL {r['label_kl']:.3f}, "
+          f"confident {100 * r['confident_fraction']:.1f}%"
+          + (f", conditional accuracy {100 * r['conditional_accuracy']:.1f}%" if "conditional_accuracy" in r else ""))
+    print(f"FID {r['fid']:.1f} (real digits: {ref['fid']:.1f}), KID {r['kid']:.2f} (real: {ref['kid']:.2f}), "
+          f"precision {r['precision']:.2f}, recall {r['recall']:.2f}; "
+          f"{r['train_seconds']:.1f} s of training, {r['steps_per_second']:.1f} steps/s")
+    print(f"wrote {config.out}/samples_step*.png, samples.png, losses.png, metrics.json, checkpoint.pt")
+    return 130 if r["interrupted"] else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")  # the command line draws to files, never to a window
     args = build_parser().parse_args(argv)
@@ -116,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "train" and args.recipe == "toy2d":
             return _run_toy2d(args)
+        if args.command == "train" and args.recipe in ("dcgan", "cgan"):
+            return _run_image(args)
     except (CheckpointError, TrainingDiverged, ValueError) as err:
         print(f"ganlab: error: {err}", file=sys.stderr)
         return 2

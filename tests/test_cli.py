@@ -66,6 +66,8 @@ def test_corrupted_checkpoint_on_resume_is_a_clear_error(tmp_path, capsys):
     (["--steps", "0"], "must be at least 1"),
     (["--seed", "-3"], "must be at least 0"),
     (["--lr-decay", "2"], "between 0 and 1"),
+    (["--beta2", "1"], "must be in [0, 1)"),
+    (["--penalty-weight", "-1"], "non-negative"),
 ])
 def test_bad_option_values_are_clear_errors(args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -81,3 +83,16 @@ def test_help_explains_every_option():
                    "--latent-dim", "--seed", "--out", "--resume", "--threads", "--no-progress"):
         assert option in result.stdout
     assert "sigma 0.01" in result.stdout and "non" in result.stdout
+
+
+def test_penalty_weight_for_a_loss_without_penalty_is_a_clear_error(tmp_path, capsys):
+    code = cli.main(["train", "toy2d", "--loss", "hinge", "--penalty-weight", "1", "--out", str(tmp_path), "--no-progress"])
+    assert code == 2 and "has no penalty to weight" in capsys.readouterr().err
+
+
+def test_the_recommended_setting_runs(tmp_path):
+    out = tmp_path / "rec"
+    assert cli.main(["train", "toy2d", "--loss", "r1", "--penalty-weight", "1", "--lr", "3e-3", "--beta2", "0.99",
+                     "--steps", "20", "--out", str(out), "--no-progress"]) == 0
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert (config["penalty_weight"], config["beta2"], config["lr"]) == (1.0, 0.99, 3e-3)

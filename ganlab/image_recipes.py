@@ -1,0 +1,267 @@
+"""Image recipes: DCGAN and a conditional GAN on the 5,000 offline MNIST digits.
+
+``ganlab train dcgan`` and ``ganlab train cgan`` call :func:`train_dcgan`. The GAN trains on
+the classifier's training split (4,000 digits, ``classifier.mnist_split``), so the 1,000
+held-out digits that the image metrics compare against stay unseen. A run folder holds
+
+- ``samples_step{N}.png``: samples during training, from one fixed batch of z (for the cGAN
+  one row per class), so the grids show the same latent points as G learns;
+- ``samples.png``: the final grid; ``losses.png``: the loss curves and D's outputs;
+- ``metrics.json``: every score of ``evaluate_images`` for the final G (its EMA when the run
+  keeps one), the same scores for real training digits against the held-out ones (the
+  floor that FID and KID reach at this sample size), seconds, steps/s and the config;
+- ``checkpoint.pt``: both players, both optimisers, G's EMA, the history (``--resume``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from . import data
+from .checkpoint import load_checkpoint
+from .classifier import N_CLASSES, heldout_mnist, mnist_split
+from .convnets import ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator, ProjectionDiscriminator
+from .env import fast, get_device, seed_everything
+from .image_metrics import evaluate_images
+from .train import History, TrainConfig, ema_of, fit
+
+GRID_SIZE = 64  # samples in the unconditional grids (8 x 8); the cGAN's grids are 10 x 10, a row per class
+
+
+@dataclass
+class DCGANConfig:
+    """The course's DCGAN (Radford et al. 2015, arXiv:1511.06434) and cGAN settings for 28 px MNIST."""
+
+    conditional: bool = False  # cGAN: G(z, y) with conditional BatchNorm, projection D(x, y) (Miyato & Koyama 2018)
+    loss: str = "nonsaturating"  # a name in ganlab.losses.LOSSES
+    steps: int = 3000  # generator updates (fast mode: 30)
+    batch_size: int = 64  # real and fake images per step, each
+    lr_g: float = 1e-3  # Adam learning rate of G
+    lr_d: float = 1e-3  # Adam learning rate of D
+    beta1: float = 0.5  # Adam's first-moment decay; 0.5 as in DCGAN (sec. 4)
+    beta2: float = 0.999  # Adam's second-moment decay
+    latent_dim: int = 64  # size of z ~ N(0, I)
+    width: int = 32  # channels of G's last and D's first feature map; the 7x7 maps have twice as many
+    ema: float = 0.995  # decay of the moving average of G's weights (0: off), sampled for the metrics
+    sample_every: int = 500  # steps between sample grids samples_step{N}.png (fast mode: 10)
+    eval_samples: int = 2000  # generated images scored at the end (fast mode: 200)
+    seed: int = 0  # seeds the weights, the batches and the noise
+    threads: int = 1  # CPU threads for PyTorch during the run (0: leave as set); small convnets gain little from more
+    out: str = "runs/dcgan"  # run folder
+    amp: bool = False  # mixed precision (bfloat16 on CPU and recent GPUs, see ganlab.amp)
+    channels_last: bool = False  # NHWC memory layout for both players, faster with AMP on tensor-core GPUs
+
+    def __post_init__(self) -> None:
+        self.train_config()  # checks the loss name, steps, batch size and learning rates
+        if not (self.ema == 0 or 0 < self.ema < 1):
+            raise ValueError(f"ema is a decay in (0, 1), e.g. 0.995, or 0 for none; got {self.ema!r}")
+        for name in ("latent_dim", "width", "sample_every", "eval_samples"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}")
+        if self.eval_samples < 8:
+            raise ValueError(f"eval_samples must be at least 8 for KID and precision/recall, got {self.eval_samples}")
+        if not isinstance(self.threads, int) or self.threads < 0:
+            raise ValueError(f"threads must be a non-negative int (0: leave as set), got {self.threads!r}")
+
+    def train_config(self, progress: bool = True) -> TrainConfig:
+        """The ``TrainConfig`` that ``fit`` runs with; the callback draws a grid every ``sample_every`` steps."""
+        return TrainConfig(steps=self.steps, batch_size=self.batch_size, loss=self.loss, lr_g=self.lr_g,
+                           lr_d=self.lr_d, beta1=self.beta1, beta2=self.beta2, amp=self.amp,
+                           log_every=self.sample_every, checkpoint_every=self.sample_every, progress=progress,
+                           seed=self.seed)
+
+
+def default_dcgan(conditional: bool = False, **overrides) -> DCGANConfig:
+    """``DCGANConfig`` with fast-mode sizes applied (and ``out`` = runs/cgan for the cGAN), then ``overrides``."""
+    base = DCGANConfig(conditional=conditional, steps=fast(30, DCGANConfig.steps),
+                       sample_every=fast(10, DCGANConfig.sample_every),
+                       eval_samples=fast(200, DCGANConfig.eval_samples),
+                       out="runs/cgan" if conditional else DCGANConfig.out)
+    return dataclasses.replace(base, **overrides)
+
+
+def build_players(config: DCGANConfig) -> tuple[nn.Module, nn.Module]:
+    """G and D of the recipe, DCGAN-initialised, for 28 px single-channel images."""
+    sizes = dict(channels=1, width=config.width, image_size=28)
+    if config.conditional:
+        return (ConditionalDCGANGenerator(n_classes=N_CLASSES, latent_dim=config.latent_dim, **sizes),
+                ProjectionDiscriminator(n_classes=N_CLASSES, **sizes))
+    return DCGANGenerator(latent_dim=config.latent_dim, **sizes), DCGANDiscriminator(**sizes)
+
+
+def training_digits(conditional: bool) -> Tensor | tuple[Tensor, Tensor]:
+    """The 4,000 digits of the classifier's training split in [-1, 1] (with their labels for a cGAN)."""
+    x, y = data.load("mnist")
+    train_idx, _ = mnist_split()
+    return (x[train_idx], y[train_idx]) if conditional else x[train_idx]
+
+
+@torch.no_grad()
+def generate(G: nn.Module, z: Tensor, labels: Tensor | None = None, batch_size: int = 500) -> Tensor:
+    """G(z) (or G(z, labels)) in eval mode (BatchNorm on its running statistics), in batches, on the CPU."""
+    was_training, device = G.training, next(G.parameters()).device
+    G.eval()
+    try:
+        out = [G(z[i:i + batch_size].to(device), *(() if labels is None else (labels[i:i + batch_size].to(device),)))
+               for i in range(0, len(z), batch_size)]
+    finally:
+        G.train(was_training)
+    return torch.cat(out).float().cpu()  # (N, 1, 28, 28)
+
+
+def _grid_inputs(config: DCGANConfig) -> tuple[Tensor, Tensor | None]:
+    """Fixed z for the sample grids (its own seed: drawing it never moves the run's random streams)."""
+    g = torch.Generator().manual_seed(config.seed + 1)
+    if config.conditional:  # 10 rows, one per class, 10 latent points shared across the rows
+        z = torch.randn(N_CLASSES, config.latent_dim, generator=g).repeat(N_CLASSES, 1)  # (100, latent_dim)
+        return z, torch.arange(N_CLASSES).repeat_interleave(N_CLASSES)  # labels 0 x10, 1 x10, ...
+    return torch.randn(GRID_SIZE, config.latent_dim, generator=g), None
+
+
+def _save_grid(images: Tensor, path: Path, nrow: int, title: str) -> None:
+    import matplotlib.pyplot as plt
+
+    from .plot import image_grid
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    image_grid(images, nrow=nrow, ax=ax, title=title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def _save_losses(history: History, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from .plot import plot_history
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    plot_history(history, axes=axes)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+@functools.lru_cache(maxsize=4)
+def real_reference(n: int, conditional: bool, seed: int = 0) -> dict[str, float]:
+    """The scores of ``n`` real training digits against the held-out ones: what a perfect G would get at this N."""
+    x, y = data.load("mnist")
+    train_idx, _ = mnist_split()
+    pick = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(seed))[:n]]
+    return evaluate_images(x[pick], heldout_mnist()[0], labels=y[pick] if conditional else None)
+
+
+def evaluate_generator_images(G: nn.Module, config: DCGANConfig) -> dict[str, float]:
+    """``evaluate_images`` of ``config.eval_samples`` images of G (for a cGAN, the same number of each class)."""
+    g = torch.Generator().manual_seed(config.seed + 2)
+    z = torch.randn(config.eval_samples, config.latent_dim, generator=g)
+    labels = torch.arange(config.eval_samples) % N_CLASSES if config.conditional else None
+    return evaluate_images(generate(G, z, labels), labels=labels)
+
+
+def _prepare(config: DCGANConfig) -> tuple[nn.Module, nn.Module, nn.Module | None]:
+    """Seeded players (and G's EMA) on the device, in the config's memory layout."""
+    seed_everything(config.seed)
+    G, D = build_players(config)
+    layout = torch.channels_last if config.channels_last else torch.contiguous_format
+    device = get_device()
+    G, D = G.to(device, memory_format=layout), D.to(device, memory_format=layout)
+    return G, D, (ema_of(G, config.ema) if config.ema else None)
+
+
+def _checkpoint_step(path: Path) -> int:
+    """The step a checkpoint was saved at (0 if there is none or it cannot be read: ``fit`` then explains)."""
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=True)["step"])
+    except Exception:
+        return 0
+
+
+def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True) -> dict:
+    """Train the recipe with ``fit``, write the run folder, return the metrics (as in metrics.json)."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    try:
+        G, D, ema = _prepare(config)
+        z_grid, y_grid = _grid_inputs(config)
+        nrow = N_CLASSES if config.conditional else 8
+        drawing = {"seconds": 0.0}
+
+        def draw(step: int, G: nn.Module, D: nn.Module, history: History) -> None:
+            start = time.perf_counter()
+            shown = G if ema is None else ema.module
+            _save_grid(generate(shown, z_grid, y_grid), out / f"samples_step{step}.png", nrow, f"step {step}")
+            drawing["seconds"] += time.perf_counter() - start
+
+        first_step = _checkpoint_step(out / "checkpoint.pt") if resume else 0
+        start = time.perf_counter()
+        history = fit(G, D, training_digits(config.conditional), config.train_config(progress), callback=draw,
+                      checkpoint=out / "checkpoint.pt", resume=resume, ema=ema)
+        seconds = time.perf_counter() - start
+        steps_done = history["step"][-1] if history.get("step") else 0
+        steps_run = max(steps_done - first_step, 0)
+        final = G if ema is None else ema.module
+        _save_grid(generate(final, z_grid, y_grid), out / "samples.png", nrow,
+                   f"{'cGAN' if config.conditional else 'DCGAN'} samples after {steps_done} steps")
+        _save_losses(history, out / "losses.png")
+        start_eval = time.perf_counter()
+        scores = evaluate_generator_images(final, config)
+        reference = real_reference(min(config.eval_samples, 4000), config.conditional)
+    finally:
+        torch.set_num_threads(threads)
+    result = {
+        **scores,
+        "evaluated": "ema" if ema is not None else "G",
+        "eval_samples": config.eval_samples,
+        "real_reference": reference,
+        "steps_done": steps_done,
+        "interrupted": history.interrupted,
+        "train_seconds": round(seconds, 2),
+        "steps_per_second": round(steps_run / max(seconds - drawing["seconds"], 1e-9), 2),
+        "eval_seconds": round(time.perf_counter() - start_eval, 2),
+        "device": str(next(G.parameters()).device),
+        "threads": torch.get_num_threads() if not config.threads else config.threads,
+        "config": dataclasses.asdict(config),
+    }
+    (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+# Fields that change how a run is carried out but not the G it ends with.
+_NOT_IN_RESULT = ("out", "threads", "sample_every")
+
+
+def _same_recipe(saved: dict, config: DCGANConfig) -> bool:
+    wanted = dataclasses.asdict(config)
+    return all(saved.get(k) == v for k, v in wanted.items() if k not in _NOT_IN_RESULT)
+
+
+def load_or_train_dcgan(config: DCGANConfig, progress: bool = True) -> tuple[nn.Module, dict]:
+    """(G, metrics) of the finished run in ``config.out`` if it was made with this config, else train it first.
+
+    G is the generator that the metrics score (its EMA when ``config.ema`` is on), in eval mode.
+    A notebook calls this so that a second run of the cell, or a reader with a finished run
+    folder, gets the trained model at once.
+    """
+    out = Path(config.out)
+    metrics_path, checkpoint_path = out / "metrics.json", out / "checkpoint.pt"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
+    finished = (metrics is not None and checkpoint_path.is_file() and _same_recipe(metrics.get("config", {}), config)
+                and metrics.get("steps_done") == config.steps and not metrics.get("interrupted"))
+    if not finished:
+        metrics = train_dcgan(config, progress=progress)
+    G, D, ema = _prepare(config)
+    load_checkpoint(checkpoint_path, G=G, D=D, ema=ema, restore_rng=False)
+    final = G if ema is None else ema.module
+    return final.eval(), metrics
