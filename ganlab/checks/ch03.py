@@ -1,0 +1,320 @@
+"""Checks for chapter 03, DCGAN on images: a generator block, the discriminator step on images,
+linear and spherical interpolation between latent codes, and FID from features."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import math
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..convnets import DCGANDiscriminator, DCGANGenerator
+from ..image_metrics import fid_from_features
+from ..losses import d_loss_bce
+from . import ch04
+from .ch01 import _d_change, _flat
+from .core import CheckFailed, _Check, _close, _finite
+
+
+# ---------------------------------------------------------------- a generator block (Exercise 1)
+def _first(module: nn.Module, kinds: tuple[type, ...]) -> nn.Module | None:
+    return next((m for m in module.modules() if isinstance(m, kinds)), None)
+
+
+def check_generator_block(fn: Callable[[int, int], nn.Module]) -> None:
+    """fn(c_in, c_out) -> ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), BatchNorm2d(c_out), ReLU: (N, c_in, H, W)
+    -> (N, c_out, 2H, 2W)."""
+    cases = [(8, 4, 5), (6, 3, 7), (16, 8, 4)]
+    chk = _Check("check_generator_block", "one upsampling block of the DCGAN generator", fn, len(cases))
+    for case, (c_in, c_out, side) in enumerate(cases, 1):
+        block = chk.call(case, c_in, c_out, c_in=c_in, c_out=c_out)
+        if not isinstance(block, nn.Module):
+            chk.fail("It must return an nn.Module (e.g. an nn.Sequential).", diagnosis=f"your function returned a "
+                     f"{type(block).__name__}; return nn.Sequential(conv, norm, activation).")
+        conv = _first(block, (nn.ConvTranspose2d,))
+        if conv is None:
+            upsample = _first(block, (nn.Conv2d, nn.Upsample))
+            chk.fail("There is no nn.ConvTranspose2d in the block.", diagnosis="DCGAN upsamples with a strided "
+                     "TRANSPOSED convolution, nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)"
+                     + ("; an nn.Conv2d with stride 2 halves the size instead of doubling it." if upsample else "."))
+        x = torch.randn(2, c_in, side, side, generator=torch.Generator().manual_seed(case))
+        block.train()
+        try:
+            with torch.no_grad():
+                out = block(x)
+        except Exception as err:  # noqa: BLE001 - reworded below
+            chk.fail(f"The block raised {type(err).__name__} on an input of shape {tuple(x.shape)}: {err}",
+                     diagnosis="the convolution takes c_in channels in and gives c_out out, and BatchNorm2d gets "
+                               "c_out (the channels of ITS input).")
+        want = (2, c_out, 2 * side, 2 * side)
+        if tuple(out.shape) != want:
+            k, s, p = conv.kernel_size[0], conv.stride[0], conv.padding[0]
+            if tuple(out.shape[2:]) == (side, side) or s == 1:
+                diagnosis = (f"stride {s}: a stride-1 transposed convolution does not upsample. Use stride=2: the "
+                             f"output side is (H - 1) * stride - 2 * padding + kernel = (H - 1) * 2 - 2 + 4 = 2H.")
+            elif out.shape[1] != c_out:
+                diagnosis = "the number of output channels is wrong: ConvTranspose2d(c_in, c_out, ...)."
+            else:
+                diagnosis = (f"kernel {k}, stride {s}, padding {p} give a side of (H - 1) * {s} - 2 * {p} + {k} = "
+                             f"{(side - 1) * s - 2 * p + k}, not 2H = {2 * side}: use kernel 4, stride 2, padding 1 "
+                             f"(kernel 3 with padding 1 gives 2H - 1).")
+            chk.fail(f"Wrong output shape for an input of shape {tuple(x.shape)}.", want, tuple(out.shape), diagnosis)
+        if conv.bias is not None:
+            chk.fail("The transposed convolution has a bias.", diagnosis="bias=True before BatchNorm is wasted: "
+                     "BatchNorm subtracts the per-channel mean, which removes any constant bias, and adds its own "
+                     "shift beta. Write ConvTranspose2d(..., bias=False).")
+        norm = _first(block, (nn.BatchNorm2d,))
+        if norm is None:
+            chk.fail("There is no BatchNorm2d in the block.", diagnosis="missing BatchNorm: DCGAN normalises every "
+                     "hidden layer of G (all but the output) with nn.BatchNorm2d(c_out), after the convolution.")
+        for bad, why in ((nn.LeakyReLU, "LeakyReLU belongs to the discriminator"),
+                         (nn.Tanh, "Tanh belongs only after G's LAST layer, to put the image in [-1, 1]"),
+                         (nn.Sigmoid, "Sigmoid is not used in G's hidden layers")):
+            if _first(block, (bad,)) is not None:
+                chk.fail(f"The block uses {bad.__name__}.", diagnosis=f"a hidden block of G ends in ReLU: {why} "
+                         f"(Radford et al. 2015, sec. 3).")
+        with torch.no_grad():  # the reference with the block's own weights: ReLU(BN_train(convT(x)))
+            y = F.conv_transpose2d(x, conv.weight, None, stride=2, padding=1)
+            y = F.batch_norm(y, None, None, norm.weight, norm.bias, training=True, eps=norm.eps)
+            expected = F.relu(y)
+        if not _close(out, expected, rtol=1e-4, atol=1e-5):
+            if _close(out, y, rtol=1e-4, atol=1e-5):
+                chk.fail("The values are wrong: negative values come out.", diagnosis="the ReLU is missing at the end "
+                         "of the block.")
+            chk.fail("The values are not ReLU(BatchNorm(ConvTranspose2d(x))) computed with your block's own weights.",
+                     expected, out, "the order is convolution, then BatchNorm, then ReLU (BatchNorm normalises the "
+                     "convolution's output; ReLU comes last).")
+    chk.passed()
+
+
+# ---------------------------------------------------------------- the discriminator step on images (Exercise 2)
+def check_d_step_images(fn: Callable[..., Any]) -> None:
+    """fn(G, D, real, z, opt_d): one discriminator update on real images and detached G(z); returns the loss before it.
+
+    The players are a tiny DCGAN at 28 px; D's BatchNorm sees the real batch and the fake batch separately.
+    """
+    lr, stale, sizes = 0.1, 0.5, [(8, 8), (6, 10)]
+    chk = _Check("check_d_step_images", "one discriminator step on images", fn, len(sizes))
+    for case, (n_real, n_fake) in enumerate(sizes, 1):
+        with torch.random.fork_rng(devices=[]):  # fixed players and batches; the caller's random state is kept
+            torch.manual_seed(case)
+            G = DCGANGenerator(latent_dim=8, channels=1, width=4, image_size=28)
+            D = DCGANDiscriminator(channels=1, width=4, image_size=28)
+            real = torch.rand(n_real, 1, 28, 28) * 2 - 1
+            z = torch.randn(n_fake, 8)
+        G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
+        for p in D.parameters():
+            p.grad = torch.full_like(p, stale)  # what an earlier backward pass (e.g. G's step) leaves behind
+        opt_d = torch.optim.SGD(D.parameters(), lr=lr)
+        with torch.no_grad():
+            loss_before = d_loss_bce(copy.deepcopy(D0)(real), copy.deepcopy(D0)(copy.deepcopy(G0)(z))).item()
+        got = chk.call(case, G, D, real.clone(), z.clone(), opt_d,
+                       G="DCGANGenerator(latent_dim=8, channels=1, width=4, image_size=28), train mode",
+                       D="DCGANDiscriminator(channels=1, width=4, image_size=28), train mode", real=real, z=z,
+                       opt_d=f"SGD(D.parameters(), lr={lr}), D's .grad holding {stale} from an earlier backward pass")
+        if not torch.equal(_flat(G), _flat(G0)):
+            chk.fail("G's parameters changed.", diagnosis="a discriminator step updates D only: opt_d.step(), nothing "
+                                                           "for G.")
+        if any(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters()):
+            chk.fail("G's parameters received gradients.", diagnosis="the fakes are not detached: use fake = "
+                     "G(z).detach() (or compute G(z) under torch.no_grad()) so that D's loss does not backpropagate "
+                     "into the generator.")
+        change = _flat(D) - _flat(D0)
+        if not change.any():
+            chk.fail("D's parameters did not change.", diagnosis="call loss.backward() and then opt_d.step() "
+                     "(opt_d.zero_grad() goes before loss.backward(), not between backward and step).")
+        expected = _d_change(copy.deepcopy(D0), copy.deepcopy(G0), real, z, d_loss_bce, lr)
+        if not _close(change, expected, rtol=1e-3, atol=1e-6):
+            i = int((change - expected).abs().argmax())
+
+            def variant(loss_fn: Callable, stale_grad: float = 0.0) -> Tensor:
+                return _d_change(copy.deepcopy(D0), copy.deepcopy(G0), real, z, loss_fn, lr, stale_grad)
+
+            def joint(D_: nn.Module, G_: nn.Module) -> Tensor:  # real and fake in ONE BatchNorm batch
+                logits = D_(torch.cat([real, G_(z).detach()]))
+                loss = d_loss_bce(logits[:n_real], logits[n_real:])
+                return -lr * torch.cat([g.flatten() for g in torch.autograd.grad(loss, list(D_.parameters()))])
+
+            chk.mismatch(expected, change, [
+                ("the gradients of an earlier pass were added: call opt_d.zero_grad() before loss.backward().",
+                 variant(d_loss_bce, stale)),
+                ("real and fake are swapped in the loss: it is d_loss(D(real), D(fake)), real logits with label 1.",
+                 variant(lambda r, f: d_loss_bce(f, r))),
+                ("D climbed its loss: minimise d_loss (loss.backward() on the loss itself, not on -loss).",
+                 variant(lambda r, f: -d_loss_bce(r, f))),
+                ("real and fake went through D as ONE batch (torch.cat): D's BatchNorm then mixes their statistics. "
+                 "Call D(real) and D(fake) separately, as DCGAN does.", joint(copy.deepcopy(D0), copy.deepcopy(G0))),
+            ], fallback="the change of D's parameters is not one SGD step on d_loss(D(real), D(G(z))). Use the real "
+                        "batch and the z you are given (draw no new noise) and the cross-entropy on logits.",
+                problem=f"Wrong change of D's parameters (new - old); the largest difference is at entry {i}: expected "
+                        f"{expected[i]:.6f}, got {change[i]:.6f}.")
+        if got is None:
+            chk.fail("It returned None.", loss_before, got, "return the loss computed in this step (loss.item()).")
+        if not _close(chk.scalar(got, loss_before), loss_before, rtol=1e-3):
+            chk.fail("The update is right but the returned loss is not.", loss_before, got,
+                     "return the loss you called backward() on, computed before opt_d.step().")
+    chk.passed()
+
+
+# ---------------------------------------------------------------- linear interpolation (Exercise 3)
+def _latent_pairs() -> list[tuple[Tensor, Tensor, float]]:
+    g = torch.Generator().manual_seed(3)
+    z0, z1 = torch.randn(5, 8, generator=g), torch.randn(5, 8, generator=g)
+    w0, w1 = torch.randn(3, 32, generator=g), torch.randn(3, 32, generator=g)
+    return [(z0, z1, 0.25), (w0, w1, 0.6), (z0, z1, 0.0), (z0, z1, 1.0)]
+
+
+def _interp_output(chk: _Check, got: Any, expected: Tensor, shape: tuple[int, ...]) -> None:
+    if not isinstance(got, Tensor):
+        chk.fail("It must return a torch tensor.", expected, got, f"your function returned a {type(got).__name__}.")
+    if tuple(got.shape) != shape:
+        chk.fail(f"It returned shape {tuple(got.shape)}; the result has the shape of z0, {shape}.", expected, got,
+                 "one interpolated vector per row of z0 and z1.")
+
+
+def check_lerp(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
+    """fn(z0 (N, d), z1 (N, d), t) -> (1 - t) z0 + t z1; t = 0 gives z0, t = 1 gives z1."""
+    cases = _latent_pairs()
+    chk = _Check("check_lerp", "linear interpolation between latent codes", fn, len(cases))
+    for case, (a, b, t) in enumerate(cases, 1):
+        expected = (1 - t) * a + t * b
+        got = chk.call(case, a.clone(), b.clone(), t, z0=a, z1=b, t=t)
+        _interp_output(chk, got, expected, tuple(a.shape))
+        if not _close(got, expected):
+            chk.mismatch(expected, got.detach(), [
+                ("the endpoints are swapped: t = 0 must give z0 and t = 1 give z1, so z0 carries the weight (1 - t).",
+                 t * a + (1 - t) * b),
+                ("the weights do not add up to 1: z0 + t (z1 - z0) = (1 - t) z0 + t z1.", a + t * b),
+                ("the weights do not add up to 1: z0 + t (z1 - z0) = (1 - t) z0 + t z1.", (1 - t) * a + b),
+                ("the midpoint (z0 + z1) / 2 for every t: use t.", (a + b) / 2),
+            ], problem=f"Wrong interpolation at t = {t}.")
+    chk.passed()
+
+
+# ---------------------------------------------------------------- spherical interpolation (Exercise 4)
+def check_slerp(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
+    """fn(z0 (N, d), z1 (N, d), t) -> slerp of each row; chapter 04's six cases and one with opposite rows (z1 = -z0).
+
+    Between opposite vectors every great circle is as short as any other, so slerp is undefined there;
+    any finite answer whose norm stays within that of the endpoints is accepted (e.g. the common
+    fallback to linear interpolation, which passes through 0).
+    """
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):  # chapter 04's check words every failure; its success line is ours
+        ch04.check_slerp(fn)
+    g = torch.Generator().manual_seed(5)
+    z0, z1 = torch.randn(4, 16, generator=g), torch.randn(4, 16, generator=g)
+    z1[1], z1[3] = -z0[1], -2.0 * z0[3]  # rows 1 and 3 point in opposite directions: the angle is pi
+    chk = _Check("check_slerp", "spherical interpolation between latent codes", fn, 7)
+    for t in (0.5, 0.3):
+        got = chk.call(7, z0.clone(), z1.clone(), t, z0="(4, 16), standard normal rows",
+                       z1="(4, 16); z1[1] = -z0[1] and z1[3] = -2 z0[3] point the opposite way", t=t)
+        expected = ch04._slerp(z0, z1, t)
+        _interp_output(chk, got, expected, tuple(z0.shape))
+        bound = torch.maximum(z0.norm(dim=1), z1.norm(dim=1)) * 1.001 + 1e-4
+        if not _finite(got) or (got.detach().norm(dim=1) > bound).any():
+            chk.fail(f"Rows 1 and 3, where z1[i] = -c z0[i], give NaN, inf or a huge vector at t = {t}.", expected,
+                     got, "for opposite vectors the angle is pi and sin(omega) = 0 again (not only for parallel ones, "
+                     "where it is 0): test |sin(omega)| < eps (or |cos(omega)| close to 1, both signs) and fall back "
+                     "to linear interpolation there; clamp the cosine to [-1, 1] before torch.acos.")
+        rows = [0, 2]
+        if not _close(got[rows], expected[rows], rtol=1e-4, atol=1e-4):
+            chk.fail("Rows 0 and 2, ordinary pairs, are wrong when other rows of the batch are opposite.",
+                     expected[rows], got[rows], "one angle per row (keepdim=True); a fallback decided for the whole "
+                     "batch (an `if` on any row) changes rows that need no fallback: use torch.where row by row.")
+    chk.passed()
+
+
+# ---------------------------------------------------------------- FID from features (Exercise 5)
+def _features(n: int, d: int, seed: int, shift: float, scale: float, offset: float = 0.0) -> Tensor:
+    g = torch.Generator().manual_seed(seed)
+    mix = torch.randn(d, d, generator=g, dtype=torch.float64) / math.sqrt(d)
+    return (torch.randn(n, d, generator=g, dtype=torch.float64) @ (scale * mix + torch.eye(d, dtype=torch.float64))
+            + shift + offset)
+
+
+def _fid(real: Tensor, fake: Tensor, ddof: int = 1, axis: int = 0, trace_sqrt: bool = True, mean_term: int = 2,
+         cov_term: bool = True, two: float = 2.0, elementwise: bool = False) -> float:
+    """The Frechet distance in float64, with switches that reproduce the classic mistakes."""
+    r, f = real.double().numpy(), fake.double().numpy()
+    mu_r, mu_f = r.mean(axis=0), f.mean(axis=0)
+    if axis == 0:
+        s_r, s_f = np.cov(r, rowvar=False, ddof=ddof), np.cov(f, rowvar=False, ddof=ddof)
+    else:  # (N, N) matrices: one row per sample
+        s_r, s_f = np.cov(r, rowvar=True, ddof=ddof), np.cov(f, rowvar=True, ddof=ddof)
+    eig = np.linalg.eigvals(s_r @ s_f)
+    tr_sqrt = np.sqrt(np.clip(eig.real, 0, None)).sum() if trace_sqrt else math.sqrt(max(np.trace(s_r @ s_f), 0.0))
+    if elementwise:  # sqrt of each entry of S_r S_f: only the diagonal reaches the trace
+        diag = np.diag(s_r @ s_f)
+        tr_sqrt = np.sqrt(diag).sum() if (diag >= 0).all() else float("nan")
+    dist = np.linalg.norm(mu_r - mu_f)
+    cov = np.trace(s_r) + np.trace(s_f) - two * tr_sqrt if cov_term else 0.0
+    return float((dist ** mean_term if mean_term else 0.0) + cov)
+
+
+def check_fid_from_features(fn: Callable[[Tensor, Tensor], Any]) -> None:
+    """fn(real (N, d), fake (M, d)) -> ||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)), one number.
+
+    The reference is ``ganlab.image_metrics.fid_from_features`` (sample covariances, divided by N - 1,
+    in float64). Covariances divided by N are accepted too: they change FID by O(1/N), a bias far
+    below FID's own bias at these sample sizes, and the check says so in a note.
+    """
+    cases = [  # (real, fake): N = M first, so that a covariance over the wrong axis gives a number to recognise
+        (_features(40, 4, 1, 0.0, 1.0), _features(40, 4, 2, 0.7, 2.0)),
+        (_features(60, 6, 3, 0.0, 1.5), _features(50, 6, 4, -0.4, 0.5)),
+        (_features(80, 3, 5, 0.0, 1.0, offset=100.0), _features(70, 3, 6, 1.5, 1.0, offset=100.0)),
+        (_features(50, 5, 7, 0.0, 1.0), _features(50, 5, 7, 0.0, 1.0)),  # identical sets: FID 0
+    ]
+    chk = _Check("check_fid_from_features", "the Frechet distance between feature sets", fn, len(cases))
+    note = ""
+    for case, (real, fake) in enumerate(cases, 1):
+        expected = fid_from_features(real, fake)
+        got = chk.call(case, real.clone().float(), fake.clone().float(), real=real.float(), fake=fake.float())
+        value = chk.scalar(got, expected, nan_hint="a NaN usually comes from an ELEMENTWISE square root "
+                           "(torch.sqrt or ** 0.5 of the matrix S_r S_f, which has negative entries): FID needs the "
+                           "MATRIX square root, e.g. the square roots of the eigenvalues of S_r S_f, summed.")
+        if abs(value - expected) <= 1e-4 * abs(expected) + 1e-5:
+            continue
+        population = _fid(real, fake, ddof=0)
+        if abs(value - population) <= 1e-4 * abs(population) + 1e-5:
+            note = ("your covariances divide by N (population); the reference divides by N - 1 (sample), as "
+                    "torchmetrics and pytorch-fid do. The difference is O(1/N) and accepted, but quote FIDs "
+                    "computed one way only.")
+            continue
+        variants = [
+            ("the covariance over the wrong axis: with features (N, d) the covariances are (d, d), i.e. "
+             "np.cov(x, rowvar=False) or (x - mu).T @ (x - mu) / (N - 1), not (N, N).",
+             _fid(real, fake, axis=1) if len(real) == len(fake) else float("nan")),
+            ("the trace of the square root taken as the square root of the trace: Tr((S_r S_f)^(1/2)) is the sum of "
+             "the square roots of the eigenvalues of S_r S_f, not sqrt(Tr(S_r S_f)).",
+             _fid(real, fake, trace_sqrt=False)),
+            ("an ELEMENTWISE square root of S_r S_f (torch.sqrt or ** 0.5 of the matrix): FID needs the MATRIX "
+             "square root, whose trace is the sum of the square roots of the eigenvalues of S_r S_f.",
+             _fid(real, fake, elementwise=True)),
+            ("the mean term ||mu_r - mu_f||^2 is missing.", _fid(real, fake, mean_term=0)),
+            ("the distance of the means is not squared: ||mu_r - mu_f||^2, not ||mu_r - mu_f||.",
+             _fid(real, fake, mean_term=1)),
+            ("only the mean term: add Tr(S_r + S_f - 2 (S_r S_f)^(1/2)).", _fid(real, fake, cov_term=False)),
+            ("the factor 2 in front of the trace of the square root is missing.",
+             _fid(real, fake, two=1.0)),
+        ]
+        for diagnosis, wrong in variants:
+            if math.isfinite(wrong) and abs(value - wrong) <= 1e-4 * abs(wrong) + 1e-5:
+                chk.fail("Wrong value.", expected, value, diagnosis)
+        if case == 3 and abs(value - expected) <= 1e-2 * abs(expected) + 0.05:
+            chk.fail("Close, but not exact: these features sit far from 0 (about 100 in every coordinate).", expected,
+                     value, "float32 loses digits when it subtracts two large, nearly equal numbers: convert the "
+                     "features with .double() (float64) before the means, covariances and square root.")
+        chk.fail("Wrong value.", expected, value, "no common mistake matches; FID = ||mu_r - mu_f||^2 + Tr(S_r) + "
+                 "Tr(S_f) - 2 Tr((S_r S_f)^(1/2)), with (d, d) covariances of the rows.")
+    chk.passed(note)
+
+
+__all__ = ["CheckFailed", "check_generator_block", "check_d_step_images", "check_lerp", "check_slerp",
+           "check_fid_from_features"]
