@@ -7,7 +7,7 @@ import dataclasses
 import math
 import os
 import sys
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .losses import LOSSES
 from .recipes import TOY2D_DATASETS, Toy2DConfig, default_toy2d, train_toy2d
@@ -29,54 +29,26 @@ def _int_at_least(low: int):
 _positive_int = _int_at_least(1)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number such as 1e-3, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
+def _float_where(ok: Callable[[float], bool], requirement: str, example: str) -> Callable[[str], float]:
+    """An argparse type: a finite float for which ``ok`` holds, else a message naming the requirement."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number such as {example}, got {text!r}") from None
+        if not (math.isfinite(value) and ok(value)):
+            raise argparse.ArgumentTypeError(f"{requirement}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number such as 0.5, got {text!r}") from None
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1, got {text!r}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number such as 1 or 0.1, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a non-negative number, got {text!r}")
-    return value
-
-
-def _beta(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number such as 0.99, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"an Adam beta must be in [0, 1), got {text!r}")
-    return value
-
-
-def _decay(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a decay such as 0.995, or 0 for none; got {text!r}") from None
-    if not (value == 0 or 0 < value < 1):
-        raise argparse.ArgumentTypeError(f"must be 0 (no average) or a decay in (0, 1) such as 0.995, got {text!r}")
-    return value
+_positive_float = _float_where(lambda v: v > 0, "must be a positive number", "1e-3")
+_fraction = _float_where(lambda v: 0 <= v <= 1, "must be a fraction between 0 and 1", "0.5")
+_non_negative_float = _float_where(lambda v: v >= 0, "must be a non-negative number", "1 or 0.1")
+_beta = _float_where(lambda v: 0 <= v < 1, "an Adam beta must be in [0, 1)", "0.99")
+_decay = _float_where(lambda v: v == 0 or 0 < v < 1, "must be 0 (no average) or a decay in (0, 1) such as 0.995",
+                      "0.995 (or 0 for none)")
 
 
 def _add_image_recipe(recipes: argparse._SubParsersAction, name: str, conditional: bool) -> None:
