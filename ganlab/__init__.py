@@ -7,7 +7,8 @@
     ganlab.metrics.mode_stats(G.sample(2500), mix)
 """
 
-from . import checkpoint, checks, classifier, convnets, data, env, image_metrics, losses, metrics, nets, plot, train
+from . import (checkpoint, checks, classifier, convnets, data, env, image_metrics, latent, losses, metrics, nets, plot,
+               train)
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .classifier import MNISTClassifier, load_classifier
 from .convnets import (ConditionalBatchNorm2d, ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator,
@@ -25,8 +26,8 @@ from .train import History, TrainConfig, TrainingDiverged, d_step, ema_of, fit, 
 __version__ = "0.1.0"
 
 __all__ = [
-    "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "losses", "metrics", "nets",
-    "plot", "train",
+    "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "latent", "losses", "metrics",
+    "nets", "plot", "train",
     "CheckpointError", "load_checkpoint", "save_checkpoint",
     "MNISTClassifier", "load_classifier",
     "ConditionalBatchNorm2d", "ConditionalDCGANGenerator", "DCGANDiscriminator", "DCGANGenerator",

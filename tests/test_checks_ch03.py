@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import ganlab.latent
 from ganlab import checks
-from ganlab.checks import ch03
 from ganlab.image_metrics import fid_from_features
 from ganlab.losses import d_loss_bce
 from checking import fails, passes
@@ -160,16 +160,66 @@ def slerp_batch_if(z0, z1, t):
     return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
 
 
+def slerp_numpy_loop(z0, z1, t):
+    """White (2016)'s formula, one pair at a time, in NumPy."""
+    out = []
+    for a, b in zip(z0.numpy().astype(np.float64), z1.numpy().astype(np.float64)):
+        omega = np.arccos(np.clip(np.dot(a / np.linalg.norm(a), b / np.linalg.norm(b)), -1, 1))
+        so = np.sin(omega)
+        out.append((1.0 - t) * a + t * b if so < 1e-8 else np.sin((1.0 - t) * omega) / so * a + np.sin(t * omega) / so * b)
+    return torch.tensor(np.stack(out), dtype=z0.dtype)
+
+
+def slerp_atan2(z0, z1, t):
+    dot = (z0 * z1).sum(1, keepdim=True)
+    cross = (z0.norm(dim=1, keepdim=True) * z1.norm(dim=1, keepdim=True)) ** 2 - dot**2
+    omega = torch.atan2(cross.clamp(min=0).sqrt(), dot)
+    small = torch.sin(omega).abs() < 1e-5  # parallel or opposite
+    so = torch.where(small, torch.ones_like(omega), torch.sin(omega))
+    w0 = torch.where(small, 1 - t, torch.sin((1 - t) * omega) / so)
+    w1 = torch.where(small, torch.full_like(omega, t), torch.sin(t * omega) / so)
+    return w0 * z0 + w1 * z1
+
+
 def test_slerp(capsys):
-    for fn in (slerp_right, slerp_numpy):
-        out = passes(ch03.check_slerp, fn, capsys)
+    for fn in (slerp_right, slerp_numpy, slerp_numpy_loop, slerp_atan2, ganlab.latent.slerp):
+        out = passes(checks.check_slerp, fn, capsys)
         assert "(7 cases)" in out
-    fails(ch03.check_slerp, lambda a, b, t: (1 - t) * a + t * b, "LINEAR interpolation")
-    fails(ch03.check_slerp, lambda a, b, t: slerp_right(b, a, t), "endpoints are swapped")
-    whole = lambda a, b, t: slerp_right(a.reshape(1, -1), b.reshape(1, -1), t).reshape(a.shape)  # noqa: E731
-    fails(ch03.check_slerp, whole, "one angle for the whole batch")
-    fails(ch03.check_slerp, slerp_one_sided_guard, "case 7 of 7", "opposite", "NaN")
-    fails(ch03.check_slerp, slerp_batch_if, "case 6 of 6", "LINEAR")
+    check = checks.check_slerp
+
+    def with_omega(omega_fn, unit=False, divide=True, swap=False):
+        def fn(z0, z1, t):
+            if swap:
+                z0, z1 = z1, z0
+            omega = omega_fn(z0, z1)
+            a, b = (F.normalize(z0, dim=1), F.normalize(z1, dim=1)) if unit else (z0, z1)
+            so = torch.sin(omega) if divide else 1.0
+            return torch.sin((1 - t) * omega) / so * a + torch.sin(t * omega) / so * b
+        return fn
+
+    per_row = lambda z0, z1: torch.acos((F.normalize(z0, dim=1) * F.normalize(z1, dim=1)).sum(1, keepdim=True))  # noqa: E731
+    whole = lambda z0, z1: torch.acos((F.normalize(z0.flatten(), dim=0) * F.normalize(z1.flatten(), dim=0)).sum())  # noqa: E731
+    fails(check, lambda z0, z1, t: (1 - t) * z0 + t * z1, "LINEAR interpolation")
+    fails(check, lambda z0, z1, t: torch.lerp(z0, z1, t), "LINEAR interpolation")
+    fails(check, with_omega(per_row, swap=True), "endpoints are swapped")
+    fails(check, with_omega(whole), "one angle for the whole batch")
+    fails(check, with_omega(per_row, unit=True), "inputs were normalised")
+    fails(check, with_omega(per_row, divide=False), "division by sin(omega) is missing")
+    fails(check, with_omega(lambda z0, z1: torch.acos((z0 * z1).sum(1, keepdim=True))), "NaN", "BOTH norms")
+    fails(check, with_omega(lambda z0, z1: per_row(z0, z1).squeeze(1)), "keepdim=True")
+    message = fails(check, with_omega(per_row), "case 6 of 7")  # correct except where the rows are parallel
+    assert "parallel" in message or "Rows 2 and 3" in message
+    fails(check, slerp_one_sided_guard, "case 7 of 7", "opposite", "NaN")
+    fails(check, slerp_batch_if, "case 6 of 7", "LINEAR")
+
+
+def test_the_library_slerp_and_lerp_reject_bad_input():
+    z = torch.randn(3, 8)
+    assert torch.equal(ganlab.latent.lerp(z, -z, 0.5), torch.zeros(3, 8))
+    with pytest.raises(ValueError, match=r"same shape \(N, d\).*z\[None\]"):
+        ganlab.latent.slerp(z[0], z[1], 0.5)
+    with pytest.raises(ValueError, match="t must lie in"):
+        ganlab.latent.slerp(z, z, 1.5)
 
 
 # ---------------------------------------------------------------- FID from features
@@ -233,7 +283,7 @@ def test_fid_from_features(capsys):
 
 
 @pytest.mark.parametrize("check", [checks.check_generator_block, checks.check_d_step_images, checks.check_lerp,
-                                   ch03.check_slerp, checks.check_fid_from_features], ids=lambda c: c.__name__)
+                                   checks.check_slerp, checks.check_fid_from_features], ids=lambda c: c.__name__)
 def test_unfinished_exercise_says_so(check):
     def todo(*args):
         raise NotImplementedError("Exercise 2: write it")

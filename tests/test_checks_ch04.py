@@ -346,69 +346,8 @@ def test_ema_update(capsys):
     fails(check, no_one_minus, "factor 1 - decay")
 
 
-# ---------------------------------------------------------------- slerp
-def slerp_right(z0, z1, t):
-    cos = (F.normalize(z0, dim=1) * F.normalize(z1, dim=1)).sum(1, keepdim=True).clamp(-1, 1)
-    omega = torch.acos(cos)
-    so = torch.sin(omega)
-    parallel = so.abs() < 1e-6
-    so = torch.where(parallel, torch.ones_like(so), so)
-    out = torch.sin((1 - t) * omega) / so * z0 + torch.sin(t * omega) / so * z1
-    return torch.where(parallel, (1 - t) * z0 + t * z1, out)
-
-
-def slerp_numpy_loop(z0, z1, t):
-    """White (2016)'s formula, one pair at a time, in NumPy."""
-    out = []
-    for a, b in zip(z0.numpy().astype(np.float64), z1.numpy().astype(np.float64)):
-        omega = np.arccos(np.clip(np.dot(a / np.linalg.norm(a), b / np.linalg.norm(b)), -1, 1))
-        so = np.sin(omega)
-        out.append((1.0 - t) * a + t * b if so < 1e-8 else np.sin((1.0 - t) * omega) / so * a + np.sin(t * omega) / so * b)
-    return torch.tensor(np.stack(out), dtype=z0.dtype)
-
-
-def slerp_atan2(z0, z1, t):
-    dot = (z0 * z1).sum(1, keepdim=True)
-    cross = (z0.norm(dim=1, keepdim=True) * z1.norm(dim=1, keepdim=True)) ** 2 - dot**2
-    omega = torch.atan2(cross.clamp(min=0).sqrt(), dot)
-    small = omega < 1e-5
-    so = torch.where(small, torch.ones_like(omega), torch.sin(omega))
-    w0 = torch.where(small, 1 - t, torch.sin((1 - t) * omega) / so)
-    w1 = torch.where(small, torch.full_like(omega, t), torch.sin(t * omega) / so)
-    return w0 * z0 + w1 * z1
-
-
-def test_slerp(capsys):
-    for fn in (slerp_right, slerp_numpy_loop, slerp_atan2):
-        passes(checks.check_slerp, fn, capsys)
-    check = checks.check_slerp
-
-    def with_omega(omega_fn, unit=False, divide=True, swap=False):
-        def fn(z0, z1, t):
-            if swap:
-                z0, z1 = z1, z0
-            omega = omega_fn(z0, z1)
-            a, b = (F.normalize(z0, dim=1), F.normalize(z1, dim=1)) if unit else (z0, z1)
-            so = torch.sin(omega) if divide else 1.0
-            return torch.sin((1 - t) * omega) / so * a + torch.sin(t * omega) / so * b
-        return fn
-
-    per_row = lambda z0, z1: torch.acos((F.normalize(z0, dim=1) * F.normalize(z1, dim=1)).sum(1, keepdim=True))  # noqa: E731
-    whole = lambda z0, z1: torch.acos((F.normalize(z0.flatten(), dim=0) * F.normalize(z1.flatten(), dim=0)).sum())  # noqa: E731
-    fails(check, lambda z0, z1, t: (1 - t) * z0 + t * z1, "LINEAR interpolation")
-    fails(check, lambda z0, z1, t: torch.lerp(z0, z1, t), "LINEAR interpolation")
-    fails(check, with_omega(per_row, swap=True), "endpoints are swapped")
-    fails(check, with_omega(whole), "one angle for the whole batch")
-    fails(check, with_omega(per_row, unit=True), "inputs were normalised")
-    fails(check, with_omega(per_row, divide=False), "division by sin(omega) is missing")
-    fails(check, with_omega(lambda z0, z1: torch.acos((z0 * z1).sum(1, keepdim=True))), "NaN", "BOTH norms")
-    fails(check, with_omega(lambda z0, z1: per_row(z0, z1).squeeze(1)), "keepdim=True")
-    message = fails(check, with_omega(per_row), "case 6 of 6")  # correct except where the rows are parallel
-    assert "parallel" in message or "Rows 2 and 3" in message
-
-
 @pytest.mark.parametrize("check", [checks.check_bilinear_updates, checks.check_projection_logit,
-                                   checks.check_truncated_normal, checks.check_ema_update, checks.check_slerp],
+                                   checks.check_truncated_normal, checks.check_ema_update],
                          ids=lambda c: c.__name__)
 def test_unfinished_exercise_says_so(check):
     def todo(*args):

@@ -10,8 +10,8 @@ from .ch01 import (check_d_loss, check_d_step, check_g_loss_minimax, check_g_los
 from .ch02 import (check_clip_weights, check_d_loss_hinge, check_d_loss_lsgan, check_d_loss_wasserstein,
                    check_g_loss_hinge, check_g_loss_lsgan, check_g_loss_wasserstein, check_gradient_penalty,
                    check_interpolates, check_r1_penalty, check_top_singular_value)
-from .ch04 import (check_bilinear_updates, check_ema_update, check_projection_logit, check_slerp,
-                   check_truncated_normal)
+from .ch03 import check_d_step_images, check_fid_from_features, check_generator_block, check_lerp, check_slerp
+from .ch04 import check_bilinear_updates, check_ema_update, check_projection_logit, check_truncated_normal
 from .core import CheckFailed
 
 __all__ = [
@@ -20,10 +20,6 @@ __all__ = [
     "check_d_loss_lsgan", "check_g_loss_lsgan", "check_d_loss_wasserstein", "check_g_loss_wasserstein",
     "check_d_loss_hinge", "check_g_loss_hinge", "check_clip_weights", "check_interpolates", "check_gradient_penalty",
     "check_r1_penalty", "check_top_singular_value",
-    "check_bilinear_updates", "check_projection_logit", "check_truncated_normal", "check_ema_update", "check_slerp",
+    "check_generator_block", "check_d_step_images", "check_lerp", "check_slerp", "check_fid_from_features",
+    "check_bilinear_updates", "check_projection_logit", "check_truncated_normal", "check_ema_update",
 ]
-# chapter 03; its stricter slerp check (opposite rows too) is ch03.check_slerp, beside chapter 04's check_slerp
-from .ch03 import check_d_step_images, check_fid_from_features, check_generator_block, check_lerp  # noqa: E402
-from . import ch03  # noqa: E402
-
-__all__ += ["check_generator_block", "check_d_step_images", "check_lerp", "check_fid_from_features", "ch03"]

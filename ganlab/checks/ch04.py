@@ -1,6 +1,6 @@
 """Checks for chapter 04, training dynamics and scale: gradient steps on the bilinear game,
-the projection discriminator's logit, BigGAN's truncated normal, the EMA of the generator's
-weights, and spherical interpolation between latent codes."""
+the projection discriminator's logit, BigGAN's truncated normal and the EMA of the generator's
+weights. (Spherical interpolation, which chapter 04 uses again, is chapter 03's check_slerp.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from .core import CheckFailed, _Check, _close, _finite
@@ -19,9 +18,6 @@ class _Check4(_Check):
     """A check that words this chapter's common exceptions (shapes that do not broadcast, ...)."""
 
     HINTS = {
-        "must match the size of tensor": "two shapes do not broadcast. A per-row number (an angle, a norm, a dot "
-                                         "product) needs shape (N, 1), i.e. keepdim=True, to scale the rows of an "
-                                         "(N, d) tensor.",
         "cannot be multiplied": "a matrix product with mismatched shapes: psi_weight is (1, C), so psi(phi) = phi @ "
                                 "psi_weight.T + psi_bias (or F.linear(phi, psi_weight, psi_bias)); embed_weight is "
                                 "(K, C), and embed_weight[y] is (N, C).",
@@ -363,72 +359,3 @@ def check_ema_update(fn: Callable[[Sequence[Tensor], Sequence[Tensor], float], A
                      "by autograd (it read the model's parameters outside torch.no_grad()): the average would join "
                      "every training graph. Wrap the update in `with torch.no_grad():`.")
     chk.passed()
-
-
-# ---------------------------------------------------------------- spherical interpolation (Exercise 5)
-def _slerp(z0: Tensor, z1: Tensor, t: float, per_row: bool = True, unit: bool = False, divide: bool = True) -> Tensor:
-    """Shoemake's slerp of each row of z0 towards the same row of z1 (linear where the rows are parallel)."""
-    a, b = (F.normalize(z0, dim=1), F.normalize(z1, dim=1)) if unit else (z0, z1)
-    if per_row:
-        cos = (F.normalize(z0, dim=1) * F.normalize(z1, dim=1)).sum(1, keepdim=True)
-    else:
-        cos = (F.normalize(z0.flatten(), dim=0) * F.normalize(z1.flatten(), dim=0)).sum().reshape(1, 1)
-    omega = torch.acos(cos.clamp(-1.0, 1.0))  # (N, 1) angle between the rows
-    so = torch.sin(omega)
-    small = so.abs() < 1e-6
-    safe = torch.where(small, torch.ones_like(so), so if divide else torch.ones_like(so))
-    out = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / safe
-    return torch.where(small, (1 - t) * a + t * b, out)
-
-
-def check_slerp(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
-    """fn(z0 (N, d), z1 (N, d), t) -> the spherical interpolation of each row, sin((1-t) w)/sin w z0 + sin(t w)/sin w z1,
-    where w is the angle between z0[i] and z1[i]; t = 0 gives z0, t = 1 gives z1."""
-    g = torch.Generator().manual_seed(11)
-    z0, z1 = torch.randn(6, 16, generator=g), torch.randn(6, 16, generator=g)
-    z1[1] *= 3.0  # rows of different lengths
-    w0, w1 = torch.randn(4, 64, generator=g), torch.randn(4, 64, generator=g)
-    same = w0.clone()
-    same[2:] = w1[2:]  # rows 2 and 3 of `same` equal those of w1: parallel rows, angle 0
-    cases = [(z0, z1, 0.3), (z0, z1, 0.75), (w0, w1, 0.5), (z0, z1, 0.0), (z0, z1, 1.0), (same, w1, 0.4)]
-    chk = _Check4("check_slerp", "spherical interpolation between latent codes", fn, len(cases))
-    for case, (a, b, t) in enumerate(cases, 1):
-        expected = _slerp(a, b, t)
-        about = "rows 2 and 3 are the same vectors as in z1" if case == 6 else "standard normal rows"
-        got = chk.call(case, a.clone(), b.clone(), t, z0=f"{tuple(a.shape)}, {about}", z1=f"{tuple(b.shape)}", t=t)
-        if not isinstance(got, Tensor):
-            chk.fail("It must return a torch tensor.", expected, got, f"your function returned a {type(got).__name__}.")
-        if got.shape != a.shape:
-            chk.fail(f"It returned shape {tuple(got.shape)}; the result has the shape of z0, {tuple(a.shape)}.",
-                     expected, got, "the angle needs keepdim=True (shape (N, 1)) so that it broadcasts over each row."
-                     if got.ndim == 2 else "one interpolated vector per row of z0 and z1.")
-        if not _finite(got):
-            chk.fail("It returned NaN or inf.", expected, got, "where z0[i] and z1[i] are parallel the angle is 0 and "
-                     "sin(omega) = 0: clamp the cosine to [-1, 1] before acos (rounding can push it past 1), and "
-                     "fall back to linear interpolation where sin(omega) is about 0." if case == 6 else
-                     "the cosine of the angle must divide the dot product by BOTH norms, and be clamped to [-1, 1] "
-                     "before torch.acos.")
-        if _close(got, expected, rtol=1e-4, atol=1e-4):
-            continue
-        variants = [
-            ("this is LINEAR interpolation (1 - t) z0 + t z1: it cuts through the inside of the sphere, where "
-             "Gaussian latent codes are rare (their norm is about sqrt(d)). Use the sine weights of slerp.",
-             (1 - t) * a + t * b),
-            ("the endpoints are swapped: t = 0 must give z0 and t = 1 give z1, so z0 carries sin((1 - t) omega).",
-             _slerp(b, a, t)),
-            ("one angle for the whole batch: compute omega separately for each row (sum over dim=1, keepdim=True).",
-             _slerp(a, b, t, per_row=False)),
-            ("the inputs were normalised: the result is on the unit sphere, but latent codes have norm about "
-             "sqrt(d). Use the normalised vectors only for the angle and interpolate z0 and z1 themselves.",
-             _slerp(a, b, t, unit=True)),
-            ("the division by sin(omega) is missing.", _slerp(a, b, t, divide=False)),
-        ]
-        if case == 6 and _close(got[:2], expected[:2], rtol=1e-4, atol=1e-4):
-            chk.fail("Rows 2 and 3, where z0[i] = z1[i], are wrong.", expected, got, "there the angle is 0 and slerp "
-                     "reduces to linear interpolation, which returns z0[i]: treat the rows with sin(omega) ~ 0 apart "
-                     "(torch.where), and clamp the cosine to [-1, 1] before torch.acos.")
-        chk.mismatch(expected, got.detach(), variants, problem=f"Wrong interpolation at t = {t}.",
-                     fallback="slerp(z0, z1; t) = sin((1 - t) omega) / sin(omega) * z0 + sin(t omega) / sin(omega) * "
-                              "z1, with cos(omega) = <z0, z1> / (|z0| |z1|) for each row.")
-    chk.passed()
-

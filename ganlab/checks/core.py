@@ -22,6 +22,8 @@ _LOGITS_NAN = ("the logits are finite, so NaN/inf comes from a log of a logit. L
 _BCE_ON_LOGITS = ("F.binary_cross_entropy (nn.BCELoss) wants probabilities in [0, 1], and these are logits: use "
                   "F.binary_cross_entropy_with_logits, or apply torch.sigmoid first.")
 _ERROR_HINTS = {  # a piece of an exception's message -> what it usually means in these exercises
+    "must match the size of tensor": "two shapes do not broadcast. A per-row number (an angle, a norm, a dot product) "
+                                     "needs shape (N, 1), i.e. keepdim=True, to scale the rows of an (N, d) tensor.",
     "between 0 and 1": _BCE_ON_LOGITS,
     "numpy() on Tensor that requires grad": "stay in torch: NumPy cuts the graph that backward() needs.",
     "does not require grad": "autograd can only differentiate with respect to a tensor that requires grad: write "
