@@ -36,7 +36,7 @@ from ganlab.train import TrainConfig, fit
 
 
 # --------------------------------------------------------------------------- quality
-def quality(seeds: list[int], recipes: list[str], fast: bool) -> None:
+def quality(seeds: list[int], recipes: list[str], fast: bool, threads: int) -> None:
     """Train each recipe once per seed and print one row of scores per run."""
     print(f"{'recipe':<6} {'seed':>4} {'classes':>7} {'label KL':>8} {'confident':>9} {'cond acc':>8} "
           f"{'FID (real)':>14} {'KID (real)':>14} {'precision':>9} {'recall':>6} {'seconds':>7} {'steps/s':>7}")
@@ -44,7 +44,8 @@ def quality(seeds: list[int], recipes: list[str], fast: bool) -> None:
         for recipe in recipes:
             for seed in seeds:
                 sizes = dict(steps=30, sample_every=30, eval_samples=200, width=16) if fast else {}
-                config = default_dcgan(recipe == "cgan", seed=seed, out=os.path.join(tmp, f"{recipe}{seed}"), **sizes)
+                config = default_dcgan(recipe == "cgan", seed=seed, threads=threads,
+                                       out=os.path.join(tmp, f"{recipe}{seed}"), **sizes)
                 r = train_dcgan(config, progress=False)
                 ref = r["real_reference"]
                 acc = f"{100 * r['conditional_accuracy']:>7.1f}%" if "conditional_accuracy" in r else f"{'-':>8}"
@@ -107,7 +108,7 @@ def throughput(config: DCGANConfig, rounds: int, steps: int, amp: bool, channels
     opts = {k: (torch.optim.Adam(g.parameters(), lr=config.lr_g, betas=(config.beta1, config.beta2)),
                 torch.optim.Adam(d.parameters(), lr=config.lr_d, betas=(config.beta1, config.beta2)))
             for k, (g, d) in players.items()}
-    x = training_digits(False).to(device)
+    x = training_digits(False, config.image_size).to(device)
     plain_batches = torch.Generator().manual_seed(config.seed)
     seconds = {"fit": 0.0, "plain": 0.0}
 
@@ -137,7 +138,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the quality runs")
     parser.add_argument("--recipes", nargs="+", choices=["dcgan", "cgan"], default=["dcgan", "cgan"])
-    parser.add_argument("--threads", type=int, default=DCGANConfig.threads, help="CPU threads for PyTorch")
+    parser.add_argument("--threads", type=int, default=DCGANConfig.threads,
+                        help="CPU threads for PyTorch, in the recipes and the throughput loops (1 on a busy machine)")
     parser.add_argument("--rounds", type=int, default=6, help="alternating throughput rounds of each loop")
     parser.add_argument("--round-steps", type=int, default=50, help="training steps per throughput round")
     parser.add_argument("--skip-quality", action="store_true", help="only the throughput comparison")
@@ -150,7 +152,7 @@ def main() -> None:
     print(f"dcgan benchmark: torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
           f"{os.cpu_count()} cores{load}")
     if not args.skip_quality:
-        quality(args.seeds, args.recipes, args.fast)
+        quality(args.seeds, args.recipes, args.fast, args.threads)
     if args.skip_throughput:
         return
     config = dataclasses.replace(default_dcgan(), **(dict(width=16, batch_size=16) if args.fast else {}))

@@ -2,6 +2,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,3 +47,19 @@ def test_losses2d_reads_weights_and_learning_rates_and_runs_the_recommended_sett
     bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "losses2d.py"), "--fast", "--losses", "hinge:1"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "has no penalty to weight" in bad.stderr
+
+
+def test_dcgan_benchmark_prints_the_quality_table_and_the_throughput_ratio():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "dcgan.py"), "--fast", "--threads", "1"],
+                            capture_output=True, text=True, check=True, timeout=300)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("dcgan benchmark:")
+    for column in ("classes", "label KL", "confident", "cond acc", "FID (real)", "KID (real)", "precision", "recall",
+                   "seconds", "steps/s"):
+        assert column in lines[1]
+    rows = {line.split()[0]: line.split() for line in lines[2:4]}
+    assert set(rows) == {"dcgan", "cgan"} and rows["dcgan"][5] == "-" and rows["cgan"][5].endswith("%")
+    header = lines.index(next(line for line in lines if line.startswith("throughput:")))
+    assert "fit steps/s" in lines[header + 1] and "plain steps/s" in lines[header + 1]
+    fit_rate, plain_rate, ratio = map(float, lines[header + 2].split()[2:5])
+    assert fit_rate > 0 and plain_rate > 0 and ratio == pytest.approx(fit_rate / plain_rate, rel=0.05)

@@ -30,8 +30,9 @@ def test_defaults_apply_fast_mode_and_overrides():
     config = default_dcgan(steps=7)
     assert config.steps == 7 and config.sample_every == 10 and not config.conditional  # GANLAB_FAST=1 in the tests
     assert default_dcgan(True).out == "runs/cgan" and default_dcgan().out == "runs/dcgan"
+    assert config.threads == 1 and DCGANConfig().threads == 2
     full = DCGANConfig()
-    assert full.batch_size == 64 and full.beta1 == 0.5  # Radford et al. 2015
+    assert full.batch_size == 64 and full.beta1 == 0.5 and full.image_size == 32  # batch and beta1: Radford et al. 2015
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -46,6 +47,21 @@ def test_bad_config_values_are_clear_errors(field, value, message):
         DCGANConfig(**{field: value})
 
 
+def test_digits_are_padded_for_32px_players_and_generated_digits_cropped_back():
+    digits28, digits32 = image_recipes.training_digits(False), image_recipes.training_digits(False, 32)
+    assert digits28.shape == (4000, 1, 28, 28) and digits32.shape == (4000, 1, 32, 32)
+    assert torch.equal(digits32[:, :, 2:30, 2:30], digits28) and (digits32[:, :, :2] == -1).all()
+    with pytest.raises(ValueError, match=r"shape \(N, C, 28, 28\)"):
+        image_recipes.pad_digits(digits32)
+    with pytest.raises(ValueError, match="image_size must be one of"):
+        image_recipes.training_digits(False, 64)
+    x, y = image_recipes.training_digits(True)
+    assert y.shape == (4000,) and torch.equal(torch.bincount(y), torch.full((10,), 400))  # 100 per class held out
+    for size in (28, 32):
+        G, _ = image_recipes.build_players(DCGANConfig(width=8, latent_dim=8, image_size=size))
+        assert image_recipes.generate(G, torch.randn(5, 8)).shape == (5, 1, 28, 28) and G.training
+
+
 def test_dcgan_run_writes_the_run_folder(tmp_path):
     config = tiny(tmp_path)
     result = train_dcgan(config, progress=False)
@@ -57,16 +73,6 @@ def test_dcgan_run_writes_the_run_folder(tmp_path):
     assert SCORES <= set(metrics["real_reference"])
     assert metrics["steps_done"] == 6 and metrics["evaluated"] == "ema" and metrics["steps_per_second"] > 0
     assert metrics["config"] == dataclasses.asdict(config) and result["fid"] == metrics["fid"]
-
-
-def test_cgan_run_scores_conditional_accuracy_and_resumes(tmp_path):
-    config = tiny(tmp_path, conditional=True, steps=3)
-    train_dcgan(config, progress=False)
-    result = train_dcgan(dataclasses.replace(config, steps=6), resume=True, progress=False)
-    assert 0 <= result["conditional_accuracy"] <= 1 and "conditional_accuracy" in result["real_reference"]
-    assert result["steps_done"] == 6
-    state = torch.load(tmp_path / "cgan" / "checkpoint.pt", weights_only=True)
-    assert state["step"] == 6 and len(state["history"]["step"]) == 6 and "ema" in state
 
 
 def test_load_or_train_loads_a_finished_run_instead_of_retraining(tmp_path, monkeypatch):
@@ -88,7 +94,7 @@ def test_a_few_dcgan_steps_change_both_players_and_keep_losses_finite():
     torch.manual_seed(0)
     G, D = image_recipes.build_players(config)
     before = [torch.cat([p.detach().flatten() for p in m.parameters()]) for m in (G, D)]
-    digits = image_recipes.training_digits(False)[:256]
+    digits = image_recipes.training_digits(False, config.image_size)[:256]
     history = fit(G, D, digits, TrainConfig(steps=3, batch_size=16, lr_g=1e-3, lr_d=1e-3, progress=False),
                   loss=get_loss("nonsaturating"))
     after = [torch.cat([p.detach().flatten() for p in m.parameters()]) for m in (G, D)]
@@ -96,14 +102,20 @@ def test_a_few_dcgan_steps_change_both_players_and_keep_losses_finite():
     assert all(torch.isfinite(torch.tensor(history[k])).all() for k in ("loss_d", "loss_g"))
 
 
-def test_cli_trains_cgan_and_prints_the_scores(tmp_path, capsys):
+def test_cli_trains_a_cgan_resumes_it_and_refuses_a_checkpoint_of_other_players(tmp_path, capsys):
     out = tmp_path / "run"
-    code = cli.main(["train", "cgan", "--steps", "4", "--batch-size", "16", "--width", "8", "--latent-dim", "8",
-                     "--out", str(out), "--no-progress"])
-    assert code == 0
+    base = ["train", "cgan", "--batch-size", "16", "--latent-dim", "8", "--out", str(out), "--no-progress"]
+    assert cli.main(base + ["--steps", "3", "--width", "8"]) == 0
+    assert cli.main(base + ["--steps", "6", "--width", "8", "--resume"]) == 0
     printed = capsys.readouterr().out
     assert "conditional accuracy" in printed and "FID" in printed and "real digits" in printed
-    assert json.loads((out / "metrics.json").read_text())["config"]["conditional"] is True
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["conditional"] is True and metrics["steps_done"] == 6
+    assert 0 <= metrics["conditional_accuracy"] <= 1 and "conditional_accuracy" in metrics["real_reference"]
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 6 and state["history"]["step"] == list(range(1, 7)) and "ema" in state
+    assert cli.main(base + ["--steps", "9", "--width", "16", "--resume"]) == 2
+    assert "another shape" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -118,12 +130,3 @@ def test_bad_cli_options_exit_2(args, message, capsys):
         cli.main(["train", "dcgan", *args])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
-
-
-def test_a_checkpoint_of_other_players_is_a_clear_error(tmp_path, capsys):
-    out = tmp_path / "run"
-    base = ["train", "dcgan", "--steps", "2", "--batch-size", "8", "--latent-dim", "8", "--out", str(out),
-            "--no-progress"]
-    assert cli.main(base + ["--width", "8"]) == 0
-    assert cli.main(base + ["--width", "16", "--resume"]) == 2
-    assert "another shape" in capsys.readouterr().err
