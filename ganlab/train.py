@@ -47,7 +47,7 @@ class TrainConfig:
     log_every: int = 100  # steps between callback calls and progress-bar updates
     checkpoint_every: int = 0  # steps between checkpoints (0: only at the end), when a path is given
     progress: bool = True  # show a tqdm progress bar
-    seed: int = 0  # seeds the batches drawn by fit
+    seed: int = 0  # seeds the noise z and the batches fit draws from a tensor (a sampler function uses its own RNG)
 
     def __post_init__(self) -> None:
         get_loss(self.loss)  # fails early, listing the valid names
