@@ -232,6 +232,32 @@ def _flat(module: torch.nn.Module) -> Tensor:
     return torch.cat([p.detach().flatten() for p in module.parameters()])
 
 
+def _d_step_change(chk: _Check, G: torch.nn.Module, G0: torch.nn.Module, D: torch.nn.Module,
+                   D0: torch.nn.Module) -> Tensor:
+    """After a student's discriminator step: G untouched and without gradients, D changed; returns D's change."""
+    if not torch.equal(_flat(G), _flat(G0)):
+        chk.fail("G's parameters changed.", diagnosis="a discriminator step updates D only: opt_d.step(), nothing "
+                                                       "for G.")
+    if any(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters()):
+        chk.fail("G's parameters received gradients.", diagnosis="the fakes are not detached: use fake = "
+                 "G(z).detach() (or compute G(z) under torch.no_grad()) so that D's loss does not backpropagate "
+                 "into the generator.")
+    change = _flat(D) - _flat(D0)
+    if not change.any():
+        chk.fail("D's parameters did not change.", diagnosis="call loss.backward() and then opt_d.step() "
+                 "(opt_d.zero_grad() goes before loss.backward(), not between backward and step).")
+    return change
+
+
+def _check_returned_loss(chk: _Check, got: Any, loss_before: float) -> None:
+    """A discriminator step returns the loss it stepped on, computed before opt_d.step()."""
+    if got is None:
+        chk.fail("It returned None.", loss_before, got, "return the loss computed in this step (loss.item()).")
+    if not _close(chk.scalar(got, loss_before), loss_before, rtol=1e-3):
+        chk.fail("The update is right but the returned loss is not.", loss_before, got,
+                 "return the loss you called backward() on, computed before opt_d.step().")
+
+
 def check_d_step(fn: Callable[..., Any]) -> None:
     """fn(G, D, real, z, opt_d): one discriminator update on real and G(z); returns the loss before it."""
     lr, stale, sizes = 0.1, 0.5, [(8, 8), (12, 6)]
@@ -250,17 +276,7 @@ def check_d_step(fn: Callable[..., Any]) -> None:
         got = chk.call(case, G, D, real.clone(), z.clone(), opt_d, G="MLPGenerator(latent_dim=2, width=16, depth=2)",
                        D="MLPDiscriminator(width=16, depth=2)", real=real, z=z,
                        opt_d=f"SGD(D.parameters(), lr={lr}), D's .grad holding {stale} from an earlier backward pass")
-        if not torch.equal(_flat(G), _flat(G0)):
-            chk.fail("G's parameters changed.", diagnosis="a discriminator step updates D only: opt_d.step(), nothing "
-                                                           "for G.")
-        if any(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters()):
-            chk.fail("G's parameters received gradients.", diagnosis="the fakes are not detached: use fake = "
-                     "G(z).detach() (or compute G(z) under torch.no_grad()) so that D's loss does not backpropagate "
-                     "into the generator.")
-        change = _flat(D) - _flat(D0)
-        if not change.any():
-            chk.fail("D's parameters did not change.", diagnosis="call loss.backward() and then opt_d.step() "
-                     "(opt_d.zero_grad() goes before loss.backward(), not between backward and step).")
+        change = _d_step_change(chk, G, G0, D, D0)
         expected = _d_change(D0, G0, real, z, d_loss_bce, lr)
         if not _close(change, expected, rtol=1e-3, atol=1e-7):
             i = int((change - expected).abs().argmax())
@@ -280,9 +296,5 @@ def check_d_step(fn: Callable[..., Any]) -> None:
                                  "the real batch and the z you are given (draw no new noise) and the loss of Exercise 1.",
                 problem=f"Wrong change of D's parameters (new - old); the largest difference is at entry {i}: expected "
                         f"{expected[i]:.5f}, got {change[i]:.5f}.")
-        if got is None:
-            chk.fail("It returned None.", loss_before, got, "return the loss computed in this step (loss.item()).")
-        if not _close(chk.scalar(got, loss_before), loss_before, rtol=1e-3):
-            chk.fail("The update is right but the returned loss is not.", loss_before, got,
-                     "return the loss you called backward() on, computed before opt_d.step().")
+        _check_returned_loss(chk, got, loss_before)
     chk.passed()

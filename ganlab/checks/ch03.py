@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from ..convnets import DCGANDiscriminator, DCGANGenerator
 from ..image_metrics import fid_from_features
 from ..losses import d_loss_bce
-from .ch01 import _d_change, _flat
+from .ch01 import _check_returned_loss, _d_change, _d_step_change
 from .core import CheckFailed, _Check, _close, _finite
 
 
@@ -115,17 +115,7 @@ def check_d_step_images(fn: Callable[..., Any]) -> None:
                        G="DCGANGenerator(latent_dim=8, channels=1, width=4, image_size=28), train mode",
                        D="DCGANDiscriminator(channels=1, width=4, image_size=28), train mode", real=real, z=z,
                        opt_d=f"SGD(D.parameters(), lr={lr}), D's .grad holding {stale} from an earlier backward pass")
-        if not torch.equal(_flat(G), _flat(G0)):
-            chk.fail("G's parameters changed.", diagnosis="a discriminator step updates D only: opt_d.step(), nothing "
-                                                           "for G.")
-        if any(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters()):
-            chk.fail("G's parameters received gradients.", diagnosis="the fakes are not detached: use fake = "
-                     "G(z).detach() (or compute G(z) under torch.no_grad()) so that D's loss does not backpropagate "
-                     "into the generator.")
-        change = _flat(D) - _flat(D0)
-        if not change.any():
-            chk.fail("D's parameters did not change.", diagnosis="call loss.backward() and then opt_d.step() "
-                     "(opt_d.zero_grad() goes before loss.backward(), not between backward and step).")
+        change = _d_step_change(chk, G, G0, D, D0)
         expected = _d_change(copy.deepcopy(D0), copy.deepcopy(G0), real, z, d_loss_bce, lr)
         if not _close(change, expected, rtol=1e-3, atol=1e-6):
             i = int((change - expected).abs().argmax())
@@ -151,11 +141,7 @@ def check_d_step_images(fn: Callable[..., Any]) -> None:
                         "batch and the z you are given (draw no new noise) and the cross-entropy on logits.",
                 problem=f"Wrong change of D's parameters (new - old); the largest difference is at entry {i}: expected "
                         f"{expected[i]:.6f}, got {change[i]:.6f}.")
-        if got is None:
-            chk.fail("It returned None.", loss_before, got, "return the loss computed in this step (loss.item()).")
-        if not _close(chk.scalar(got, loss_before), loss_before, rtol=1e-3):
-            chk.fail("The update is right but the returned loss is not.", loss_before, got,
-                     "return the loss you called backward() on, computed before opt_d.step().")
+        _check_returned_loss(chk, got, loss_before)
     chk.passed()
 
 
