@@ -58,20 +58,25 @@ def test_corrupted_checkpoint_on_resume_is_a_clear_error(tmp_path, capsys):
     assert (out / "checkpoint.pt").read_bytes() == b"not a checkpoint"  # left for the user to inspect
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--loss", "wgan_gp"], "invalid choice: 'wgan_gp'"),
-    (["--dataset", "spiral"], "invalid choice: 'spiral'"),
-    (["--lr", "-1"], "must be a positive number"),
-    (["--lr", "fast"], "expected a number"),
-    (["--steps", "0"], "must be at least 1"),
-    (["--seed", "-3"], "must be at least 0"),
-    (["--lr-decay", "2"], "between 0 and 1"),
-    (["--beta2", "1"], "must be in [0, 1)"),
-    (["--penalty-weight", "-1"], "non-negative"),
+@pytest.mark.parametrize("recipe, args, message", [
+    ("toy2d", ["--loss", "wgan_gp"], "invalid choice: 'wgan_gp'"),
+    ("toy2d", ["--dataset", "spiral"], "invalid choice: 'spiral'"),
+    ("toy2d", ["--lr", "-1"], "must be a positive number"),
+    ("toy2d", ["--lr", "fast"], "expected a number"),
+    ("toy2d", ["--steps", "0"], "must be at least 1"),
+    ("toy2d", ["--seed", "-3"], "must be at least 0"),
+    ("toy2d", ["--lr-decay", "2"], "between 0 and 1"),
+    ("toy2d", ["--beta2", "1"], "must be in [0, 1)"),
+    ("toy2d", ["--penalty-weight", "-1"], "non-negative"),
+    ("dcgan", ["--loss", "wgan_gp"], "invalid choice: 'wgan_gp'"),
+    ("dcgan", ["--lr", "0"], "must be a positive number"),
+    ("dcgan", ["--ema", "1"], "decay in (0, 1)"),
+    ("dcgan", ["--steps", "0"], "must be at least 1"),
+    ("dcgan", ["--width", "x"], "expected a whole number"),
 ])
-def test_bad_option_values_are_clear_errors(args, message, capsys):
+def test_bad_option_values_are_clear_errors(recipe, args, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["train", "toy2d", *args])
+        cli.main(["train", recipe, *args])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
 
