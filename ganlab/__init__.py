@@ -7,9 +7,9 @@
     ganlab.metrics.mode_stats(G.sample(2500), mix)
 """
 
-from . import (checkpoint, checks, classifier, convnets, data, env, image_metrics, latent, losses, metrics, nets, plot,
-               train)
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from . import (checkpoint, checks, classifier, convnets, data, env, image_metrics, latent, losses, loop, metrics, nets,
+               plot, train)
+from .checkpoint import CheckpointError, CheckpointWriteError, load_checkpoint, save_checkpoint
 from .classifier import MNISTClassifier, load_classifier
 from .convnets import (ConditionalBatchNorm2d, ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator,
                        ProjectionDiscriminator, dcgan_init_)
@@ -19,6 +19,7 @@ from .image_metrics import (
     class_histogram_stats, conditional_accuracy, evaluate_images, fid, kid, precision_recall,
 )
 from .losses import LOSSES, get_loss
+from .loop import run_steps
 from .metrics import evaluate_generator, mode_stats
 from .nets import MLPDiscriminator, MLPGenerator
 from .train import History, TrainConfig, TrainingDiverged, d_step, ema_of, fit, g_step, make_optimizers
@@ -26,16 +27,16 @@ from .train import History, TrainConfig, TrainingDiverged, d_step, ema_of, fit, 
 __version__ = "0.1.0"
 
 __all__ = [
-    "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "latent", "losses", "metrics",
-    "nets", "plot", "train",
-    "CheckpointError", "load_checkpoint", "save_checkpoint",
+    "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "latent", "losses", "loop",
+    "metrics", "nets", "plot", "train",
+    "CheckpointError", "CheckpointWriteError", "load_checkpoint", "save_checkpoint",
     "MNISTClassifier", "load_classifier",
     "ConditionalBatchNorm2d", "ConditionalDCGANGenerator", "DCGANDiscriminator", "DCGANGenerator",
     "ProjectionDiscriminator", "dcgan_init_",
     "DownloadNotAllowed", "GaussianMixture", "load",
     "downloads_allowed", "fast", "get_device", "is_fast", "seed_everything",
     "class_histogram_stats", "conditional_accuracy", "evaluate_images", "fid", "kid", "precision_recall",
-    "LOSSES", "get_loss",
+    "LOSSES", "get_loss", "run_steps",
     "evaluate_generator", "mode_stats",
     "MLPDiscriminator", "MLPGenerator",
     "History", "TrainConfig", "TrainingDiverged", "d_step", "ema_of", "fit", "g_step", "make_optimizers",

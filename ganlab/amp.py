@@ -47,3 +47,11 @@ class Precision:
             self.scaler.scale(loss).backward()
             self.scaler.step(optimizer)
             self.scaler.update()
+
+    def state_dict(self) -> dict:
+        """The loss scaler's state (empty without one), so that a resumed run scales as it would have."""
+        return self.scaler.state_dict() if self.scaler is not None else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.scaler is not None and state:
+            self.scaler.load_state_dict(state)

@@ -150,10 +150,12 @@ def _run_toy2d(args: argparse.Namespace) -> int:
     fields = {f.name for f in dataclasses.fields(Toy2DConfig)}
     config = Toy2DConfig(**{k: v for k, v in vars(args).items() if k in fields})
     result = train_toy2d(config, resume=args.resume, progress=not args.no_progress)
+    if result.get("nothing_to_do"):
+        return 0  # the loop has said why
     covered = f"{result['modes_covered']}/{result['n_modes']}"
     print(f"modes covered {covered}, high quality {100 * result['high_quality']:.1f}%, "
           f"reverse KL {result['reverse_kl']:.3f}, {result['train_seconds']:.1f} s of training")
-    print(f"wrote {config.out}/samples.png, losses.png, metrics.json, checkpoint.pt")
+    print(f"wrote {config.out}/samples.png, losses.png, metrics.json, checkpoint.pt (step {result['steps_done']})")
     return 130 if result["interrupted"] else 0
 
 
@@ -165,6 +167,8 @@ def _run_image(args: argparse.Namespace) -> int:
                            latent_dim=args.latent_dim, loss=args.loss, ema=args.ema, seed=args.seed, out=args.out,
                            threads=args.threads, **lr)
     r = train_dcgan(config, resume=args.resume, progress=not args.no_progress)
+    if r.get("nothing_to_do"):
+        return 0  # the loop has said why
     ref = r["real_reference"]
     print(f"{r['eval_samples']} samples{' of the EMA generator' if r['evaluated'] == 'ema' else ''}: "
           f"classes {r['classes_covered']}/10, label KL {r['label_kl']:.3f}, "
@@ -173,7 +177,8 @@ def _run_image(args: argparse.Namespace) -> int:
     print(f"FID {r['fid']:.1f} (real digits: {ref['fid']:.1f}), KID {r['kid']:.2f} (real: {ref['kid']:.2f}), "
           f"precision {r['precision']:.2f}, recall {r['recall']:.2f}; "
           f"{r['train_seconds']:.1f} s of training, {r['steps_per_second']:.1f} steps/s")
-    print(f"wrote {config.out}/samples_step*.png, samples.png, losses.png, metrics.json, checkpoint.pt")
+    print(f"wrote {config.out}/samples_step*.png, samples.png, losses.png, metrics.json, checkpoint.pt "
+          f"(step {r['steps_done']})")
     return 130 if r["interrupted"] else 0
 
 
@@ -191,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CheckpointError, TrainingDiverged, ValueError) as err:
         print(f"ganlab: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # a second Ctrl-C: the loop has said what was (not) saved
+        return 130
     raise AssertionError(f"unhandled command {args.command} {args.recipe}")
 
 

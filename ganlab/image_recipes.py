@@ -37,6 +37,7 @@ from .classifier import N_CLASSES, heldout_mnist, mnist_split
 from .convnets import ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator, ProjectionDiscriminator
 from .env import fast, get_device, seed_everything
 from .image_metrics import evaluate_images
+from .recipes import nothing_to_do, run_identity, train_in_folder, write_metrics
 from .train import History, TrainConfig, ema_of, fit
 
 GRID_SIZE = 64  # samples in the unconditional grids (8 x 8); the cGAN's grids are 10 x 10, a row per class
@@ -59,6 +60,7 @@ class DCGANConfig:
     latent_dim: int = 64  # size of z ~ N(0, I)
     width: int = 32  # channels of G's last and D's first feature map; each block down doubles them
     image_size: int = 32  # 32: digits padded with 2 px of background, three blocks per player; 28: two blocks
+    reuse_fakes: bool = True  # G's step reuses the fakes of D's step (same z, same G), saving a forward of G
     ema: float = 0.995  # decay of the moving average of G's weights (0: off), sampled for the metrics
     sample_every: int = 500  # steps between sample grids samples_step{N}.png (fast mode: 10)
     eval_samples: int = 2000  # generated images scored at the end (fast mode: 200)
@@ -85,7 +87,7 @@ class DCGANConfig:
     def train_config(self, progress: bool = True) -> TrainConfig:
         """The ``TrainConfig`` that ``fit`` runs with; the callback draws a grid every ``sample_every`` steps."""
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, loss=self.loss, lr_g=self.lr_g,
-                           lr_d=self.lr_d, beta1=self.beta1, beta2=self.beta2, amp=self.amp,
+                           lr_d=self.lr_d, beta1=self.beta1, beta2=self.beta2, amp=self.amp, reuse_fakes=self.reuse_fakes,
                            log_every=self.sample_every, checkpoint_every=self.sample_every, progress=progress,
                            seed=self.seed)
 
@@ -206,14 +208,6 @@ def _prepare(config: DCGANConfig) -> tuple[nn.Module, nn.Module, nn.Module | Non
     return G, D, (ema_of(G, config.ema) if config.ema else None)
 
 
-def _checkpoint_step(path: Path) -> int:
-    """The step a checkpoint was saved at (0 if there is none or it cannot be read: ``fit`` then explains)."""
-    try:
-        return int(torch.load(path, map_location="cpu", weights_only=True)["step"])
-    except Exception:
-        return 0
-
-
 def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True) -> dict:
     """Train the recipe with ``fit``, write the run folder, return the metrics (as in metrics.json).
 
@@ -237,14 +231,18 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
             _save_grid(generate(G, z_grid, y_grid), out / f"samples_step{step}.png", nrow, f"G at step {step}")
             drawing["seconds"] += time.perf_counter() - start
 
-        first_step = _checkpoint_step(out / "checkpoint.pt") if resume else 0
         start = time.perf_counter()
         digits = training_digits(config.conditional, config.image_size)
-        history = fit(G, D, digits, config.train_config(progress), callback=draw,
-                      checkpoint=out / "checkpoint.pt", resume=resume, ema=ema)
+        recipe = "cgan" if config.conditional else "dcgan"
+        history = train_in_folder(out, config, lambda: fit(
+            G, D, digits, config.train_config(progress), callback=draw, checkpoint=out / "checkpoint.pt",
+            resume=resume, ema=ema, identity=run_identity(recipe, config)))
         seconds = time.perf_counter() - start
-        steps_done = history["step"][-1] if history.get("step") else 0
-        steps_run = max(steps_done - first_step, 0)
+        unchanged = nothing_to_do(out, history, config.steps)
+        if unchanged is not None:
+            return unchanged
+        steps_done = history.last_step
+        steps_run = steps_done - history.start_step
         final = G if ema is None else ema.module
         _save_grid(generate(final, z_grid, y_grid), out / "samples.png", nrow,
                    f"{'cGAN' if config.conditional else 'DCGAN'}{' (EMA)' if ema else ''} after {steps_done} steps")
@@ -260,6 +258,7 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
         "evaluated": "ema" if ema is not None else "G",
         "eval_samples": config.eval_samples,
         "real_reference": reference,
+        "status": "interrupted" if history.interrupted else "finished",
         "steps_done": steps_done,
         "interrupted": history.interrupted,
         "train_seconds": round(seconds, 2),
@@ -269,7 +268,7 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
         "threads": threads_used,
         "config": dataclasses.asdict(config),
     }
-    (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_metrics(out, result)
     return result
 
 

@@ -6,6 +6,12 @@
 - ``losses.png``: the loss curves and D's outputs on real and fake batches;
 - ``metrics.json``: modes covered, high-quality fraction, reverse KL, seconds, the config;
 - ``checkpoint.pt``: everything needed to resume (``--resume``).
+
+Whatever ends a run, the checkpoint and ``metrics.json`` name the same step: a finished or
+interrupted run (Ctrl-C) saves its last step and scores it; a run that diverges or fails
+keeps the last checkpoint written before, and ``metrics.json`` then records how the run
+stopped (``"status"``), at which step, and the step the checkpoint holds. Resuming a run
+whose checkpoint already reached ``steps`` changes nothing.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from . import data
+from .checkpoint import CheckpointError, CheckpointWriteError, read_checkpoint
 from .env import fast, seed_everything
 from .losses import GANLoss, get_loss, with_penalty_weight
+from .loop import History, TrainingDiverged
 from .metrics import N_EVAL_SAMPLES, evaluate_generator
 from .nets import MLPDiscriminator, MLPGenerator
 from .train import TrainConfig, fit
@@ -62,6 +71,52 @@ class Toy2DConfig:
                            progress=progress)
 
 
+# Fields of a recipe's config that change how long or how visibly a run goes, not which run it is:
+# a run may be resumed with other values of these (a larger ``steps`` trains on).
+RUN_FIELDS = ("steps", "out", "threads", "sample_every", "eval_samples")
+
+
+def run_identity(recipe: str, config: Any) -> dict:
+    """What a resumed run must share with the run it continues: the recipe and its settings but ``RUN_FIELDS``."""
+    return {"recipe": recipe, **{k: v for k, v in dataclasses.asdict(config).items() if k not in RUN_FIELDS}}
+
+
+def write_metrics(out: Path, result: dict) -> None:
+    """metrics.json, with inf written as null (which every JSON reader accepts)."""
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
+    (out / "metrics.json").write_text(json.dumps(clean, indent=2) + "\n")
+
+
+def train_in_folder(out: Path, config: Any, train: Callable[[], History]) -> History:
+    """Call ``train`` (a ``fit`` on out/checkpoint.pt). If training stops with an error, metrics.json
+    records how and the step the checkpoint still holds, so that no file disagrees with it."""
+    try:
+        return train()
+    except BaseException as err:
+        if isinstance(err, CheckpointError) and not isinstance(err, CheckpointWriteError):
+            raise  # refused before the first step (a corrupted or foreign checkpoint): nothing changed
+        try:
+            checkpoint_step = read_checkpoint(out / "checkpoint.pt")["step"]
+        except CheckpointError:
+            checkpoint_step = None
+        record = {"status": "diverged" if isinstance(err, TrainingDiverged) else "failed",
+                  "steps_done": checkpoint_step, "error": f"{type(err).__name__}: {err}",
+                  "config": dataclasses.asdict(config)}
+        if isinstance(err, TrainingDiverged):
+            record["diverged_at_step"] = err.step
+        write_metrics(out, record)
+        raise
+
+
+def nothing_to_do(out: Path, history: History, steps: int) -> dict | None:
+    """When a resumed checkpoint had already reached ``steps``: metrics.json as it is (no file is rewritten)."""
+    if history.start_step < steps or history.last_step > history.start_step:
+        return None
+    path = out / "metrics.json"
+    result = json.loads(path.read_text()) if path.is_file() else {"steps_done": history.start_step}
+    return {**result, "nothing_to_do": True}
+
+
 def default_toy2d(**overrides) -> Toy2DConfig:
     """``Toy2DConfig`` with fast-mode step counts applied, then ``overrides``."""
     return dataclasses.replace(Toy2DConfig(steps=fast(300, Toy2DConfig.steps)), **overrides)
@@ -97,19 +152,22 @@ def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True
     G = MLPGenerator(latent_dim=config.latent_dim, out_dim=2, width=config.width, depth=config.depth)
     D = MLPDiscriminator(in_dim=2, width=config.width, depth=config.depth)
     start = time.perf_counter()
-    history = fit(G, D, mixture.sample, config.train_config(progress), checkpoint=out / "checkpoint.pt", resume=resume,
-                  loss=config.gan_loss())
+    history = train_in_folder(out, config, lambda: fit(
+        G, D, mixture.sample, config.train_config(progress), checkpoint=out / "checkpoint.pt", resume=resume,
+        loss=config.gan_loss(), identity=run_identity("toy2d", config)))
     seconds = time.perf_counter() - start
+    unchanged = nothing_to_do(out, history, config.steps)
+    if unchanged is not None:
+        return unchanged
     metrics = evaluate_generator(G, mixture)
     _save_figures(out, G, D, mixture, history, config.loss)
     result = {
         **metrics,
-        "steps_done": history["step"][-1] if history.get("step") else 0,
+        "status": "interrupted" if history.interrupted else "finished",
+        "steps_done": history.last_step,
         "interrupted": history.interrupted,
         "train_seconds": round(seconds, 2),
         "config": dataclasses.asdict(config),
     }
-    # inf (no high-quality sample at all) is written as null, which every JSON reader accepts
-    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
-    (out / "metrics.json").write_text(json.dumps(clean, indent=2) + "\n")
+    write_metrics(out, result)
     return result

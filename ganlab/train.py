@@ -4,9 +4,18 @@ Each iteration, in order (Goodfellow et al. 2014, Algorithm 1):
 
 1. ``d_step``: D takes a step to *maximise* its objective on a real batch and a detached
    fake batch (the generator is not updated here, so its graph is not needed);
-2. ``g_step``: G takes a step on a fresh fake batch, through D, to fool it.
+2. ``g_step``: G takes a step on a fake batch, through D, to fool it.
 
-Every step function returns a dict of floats; ``fit`` appends them to a ``History``.
+By default G's step draws a fresh z, as Algorithm 1 does. With ``reuse_fakes=True`` (the
+DCGAN recipe's choice, and the DCGAN reference code's) and one D step per G step, ``fit``
+computes the fakes G(z) once and hands the same tensor to both steps: D's step reads it
+detached, G's step backpropagates through it. That is exactly the computation of running G
+again on the same z, because G has not changed in between, and it saves one forward pass of
+G per step (chapter 03 explains when it would not be the same).
+
+Every step function returns a dict of floats. ``fit`` hands one iteration to the loop that
+every model family shares (``ganlab.loop.run_steps``: progress bar, history, NaN guard,
+checkpoints, resume, Ctrl-C, learning-rate schedule, EMA).
 
 Conditional GANs use the same loop: with class labels ``y`` the players are called as
 ``G(z, y)`` and ``D(x, y)``, and the fakes of a step carry the labels of its real batch.
@@ -15,7 +24,6 @@ Conditional GANs use the same loop: with class labels ``y`` the players are call
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
@@ -23,11 +31,12 @@ from typing import Callable, Optional, Union
 import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from tqdm.auto import tqdm
 
 from .amp import Precision
-from .checkpoint import load_checkpoint, save_checkpoint
 from .losses import GANLoss, get_loss
+from .loop import History, TrainingDiverged, run_steps
+
+__all__ = ["TrainConfig", "History", "TrainingDiverged", "d_step", "g_step", "make_optimizers", "ema_of", "fit"]
 
 
 @dataclass
@@ -42,6 +51,10 @@ class TrainConfig:
     beta1: float = 0.5  # Adam's first-moment decay; 0.5 is the DCGAN choice for GANs
     beta2: float = 0.999  # Adam's second-moment decay
     n_critic: int = 1  # discriminator steps per generator step
+    # With n_critic 1, G's step reuses the fakes G(z) of D's step, graph and all: one forward of G per step instead
+    # of two, as in the DCGAN reference code. Off by default, which follows Algorithm 1 of Goodfellow et al. (2014):
+    # a fresh minibatch of noise for G's step. Both are correct; chapter 03 compares them.
+    reuse_fakes: bool = False
     lr_decay: float = 0.0  # last fraction of the run over which both learning rates fall linearly to 0
     amp: bool = False  # mixed precision (bfloat16 on CPU, see ganlab.amp)
     log_every: int = 100  # steps between callback calls and progress-bar updates
@@ -60,6 +73,11 @@ class TrainConfig:
         if not 0.0 <= self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay is a fraction of the run, between 0 and 1; got {self.lr_decay!r}")
 
+    def run_identity(self) -> dict:
+        """The fields a resumed run must share with the run it continues (all but length and logging)."""
+        return {k: v for k, v in dataclasses.asdict(self).items()
+                if k not in ("steps", "log_every", "checkpoint_every", "progress")}
+
     def lr_factor(self, step: int) -> float:
         """Multiplier of the learning rates at ``step`` (1-based): 1, then a linear fall to 0."""
         decay_steps = self.lr_decay * self.steps
@@ -68,34 +86,23 @@ class TrainConfig:
         return min(1.0, (self.steps - step + 1) / decay_steps)
 
 
-class History(dict):
-    """Lists of logged values by name, e.g. ``history["loss_d"]``; ``history["step"]`` is the x axis."""
-
-    interrupted: bool = False
-
-    def append(self, values: dict[str, float]) -> None:
-        for key, value in values.items():
-            self.setdefault(key, []).append(value)
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite."""
-
-
 Batch = Union[Tensor, tuple[Tensor, Tensor]]  # examples (N, ...), or (examples, labels (N,))
 Data = Union[Tensor, tuple[Tensor, Tensor], Callable[[int], Batch]]
 
 
 def d_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor, opt_d: torch.optim.Optimizer,
-           loss: GANLoss, precision: Precision | None = None, y: Tensor | None = None) -> dict[str, float]:
+           loss: GANLoss, precision: Precision | None = None, y: Tensor | None = None,
+           fake: Tensor | None = None) -> dict[str, float]:
     """One discriminator update on a real batch and the fakes G(z) (detached); with labels
-    ``y``, on G(z, y), and D sees (x, y)."""
+    ``y``, on G(z, y), and D sees (x, y). ``fake``: G(z) already computed (it is detached here)."""
     precision = precision or Precision(real.device)
     cond = () if y is None else (y,)
     opt_d.zero_grad(set_to_none=True)
     with precision.autocast():
-        with torch.no_grad():
-            fake = G(z, *cond)  # no graph through G: this step updates D only
+        if fake is None:
+            with torch.no_grad():
+                fake = G(z, *cond)  # no graph through G: this step updates D only
+        fake = fake.detach()  # D's step must not reach into G
         real_logits, fake_logits = D(real, *cond), D(fake, *cond)
         loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
     critic = D if y is None else (lambda x: D(x, y))  # what a penalty differentiates: D at fixed labels
@@ -116,15 +123,18 @@ def d_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor, opt_d: torch.opt
 
 
 def g_step(G: nn.Module, D: nn.Module, z: Tensor, opt_g: torch.optim.Optimizer,
-           loss: GANLoss, precision: Precision | None = None, y: Tensor | None = None) -> dict[str, float]:
-    """One generator update: gradients flow from D's logits back into G (with labels: D(G(z, y), y))."""
+           loss: GANLoss, precision: Precision | None = None, y: Tensor | None = None,
+           fake: Tensor | None = None) -> dict[str, float]:
+    """One generator update: gradients flow from D's logits back into G (with labels: D(G(z, y), y)).
+    ``fake``: G(z) already computed, with its graph, by G as it is now."""
     precision = precision or Precision(z.device)
     cond = () if y is None else (y,)
     opt_g.zero_grad(set_to_none=True)
     D.requires_grad_(False)  # D is a fixed function during G's step; saves its weight gradients
     try:
         with precision.autocast():
-            loss_g = loss.g_loss(D(G(z, *cond), *cond).float())
+            fake = G(z, *cond) if fake is None else fake
+            loss_g = loss.g_loss(D(fake, *cond).float())
         precision.backward_and_step(loss_g, opt_g)
     finally:
         D.requires_grad_(True)
@@ -136,11 +146,6 @@ def make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig) -> tuple[to
     betas = (config.beta1, config.beta2)
     return (torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas),
             torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas))
-
-
-def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    for group in optimizer.param_groups:
-        group["lr"] = lr
 
 
 def ema_of(G: nn.Module, decay: float = 0.999) -> AveragedModel:
@@ -186,17 +191,19 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
         opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
         callback: Callable[[int, nn.Module, nn.Module, History], None] | None = None,
         checkpoint: str | os.PathLike | None = None, resume: bool = False, loss: GANLoss | None = None,
-        ema: AveragedModel | None = None) -> History:
+        ema: AveragedModel | None = None, identity: dict | None = None) -> History:
     """Train G against D on ``data``: a tensor of real examples, a pair (examples, labels) for a
     conditional GAN, or a sampler ``n -> batch`` returning either.
 
     ``callback(step, G, D, history)`` runs every ``config.log_every`` steps and at the end,
     e.g. to draw live plots. With ``checkpoint`` the run is saved there (atomically) every
-    ``config.checkpoint_every`` steps and at the end; ``resume=True`` continues from it.
-    Ctrl-C (or the notebook's stop button) returns the history so far, models intact.
-    ``loss``, a ``GANLoss`` object, replaces the named ``config.loss`` (e.g. your own losses, or
-    ``losses.with_penalty_weight(...)``). ``ema`` (from ``ema_of(G)``) is updated after every
-    generator step and saved in the checkpoint.
+    ``config.checkpoint_every`` steps, at the end and when it is stopped; ``resume=True``
+    continues from it up to ``config.steps`` (a larger ``steps`` trains on). Ctrl-C (or the
+    notebook's stop button) finishes the step under way, saves, and returns the history so far
+    with ``history.interrupted = True``. ``loss``, a ``GANLoss`` object, replaces the named
+    ``config.loss`` (e.g. your own losses, or ``losses.with_penalty_weight(...)``). ``ema``
+    (from ``ema_of(G)``) is updated after every generator step and saved in the checkpoint.
+    ``identity``: more settings that identify the run (a recipe's), saved and compared on resume.
     """
     config = config or TrainConfig()
     loss = loss or get_loss(config.loss)
@@ -204,56 +211,33 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
     if opt_g is None or opt_d is None:
         opt_g, opt_d = make_optimizers(G, D, config)
     prec_d, prec_g = Precision(device, config.amp), Precision(device, config.amp)
-    batches = torch.Generator().manual_seed(config.seed)
+    batches = torch.Generator().manual_seed(config.seed)  # draws the real batches' indices and every z
     sample_real = _batch_sampler(data, device, batches)
-    history, start = History(), 0
-    if resume and checkpoint is not None and os.path.exists(checkpoint):
-        state = load_checkpoint(checkpoint, G=G, D=D, opt_g=opt_g, opt_d=opt_d, batch_rng=batches, ema=ema)
-        start = state["step"]
-        history.update(state["history"])
-    config_dict = dataclasses.asdict(config)
-
-    def save(step: int) -> None:
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, G=G, D=D, opt_g=opt_g, opt_d=opt_d, step=step,
-                            config=config_dict, history=history, batch_rng=batches, ema=ema)
+    reuse = config.reuse_fakes and config.n_critic == 1
 
     def z_batch() -> Tensor:
         return torch.randn(config.batch_size, G.latent_dim, generator=batches).to(device)
 
-    step = start
-    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, disable=not config.progress,
-               desc="training", leave=False)
-    try:
-        for step in range(start + 1, config.steps + 1):
-            if config.lr_decay:
-                _set_lr(opt_g, config.lr_g * config.lr_factor(step))
-                _set_lr(opt_d, config.lr_d * config.lr_factor(step))
-            for _ in range(config.n_critic):
-                real, y = sample_real(config.batch_size)
-                stats = d_step(G, D, real, z_batch(), opt_d, loss, prec_d, y=y)
-            stats.update(g_step(G, D, z_batch(), opt_g, loss, prec_g, y=y))  # the labels of the last real batch
-            if ema is not None:
-                ema.update_parameters(G)
-            if not all(math.isfinite(v) for v in stats.values()):
-                raise TrainingDiverged(
-                    f"training diverged at step {step}: {stats}. Lower the learning rates (now lr_g={config.lr_g}, "
-                    f"lr_d={config.lr_d}) or try another loss."
-                    + (f" The last checkpoint, {checkpoint}, was saved before this and is unchanged." if checkpoint else "")
-                )
-            history.append({"step": step, **stats})
-            bar.update(1)
-            if step % config.log_every == 0 or step == config.steps:
-                bar.set_postfix(loss_d=f"{stats['loss_d']:.3f}", loss_g=f"{stats['loss_g']:.3f}")
-                if callback is not None:
-                    callback(step, G, D, history)
-            if config.checkpoint_every and step % config.checkpoint_every == 0 and step < config.steps:
-                save(step)
-        if history.get("step") and history["step"][-1] == config.steps:
-            save(config.steps)
-    except KeyboardInterrupt:
-        history.interrupted = True
-        print(f"Interrupted at step {step}: returning the history so far; G and D keep their weights.")
-    finally:
-        bar.close()
-    return history
+    def gan_step(step: int) -> dict[str, float]:
+        """One iteration: n_critic steps of D, then one step of G."""
+        for _ in range(config.n_critic):
+            real, y = sample_real(config.batch_size)
+            z, fake = z_batch(), None
+            if reuse:  # G(z) once, with its graph: D's step reads it detached, G's step backpropagates through it
+                with prec_g.autocast():
+                    fake = G(z, *(() if y is None else (y,)))
+            stats = d_step(G, D, real, z, opt_d, loss, prec_d, y=y, fake=fake)
+        if not reuse:
+            z = z_batch()  # a fresh z for G's step
+        stats.update(g_step(G, D, z, opt_g, loss, prec_g, y=y, fake=fake))  # the labels of the last real batch
+        return stats
+
+    return run_steps(
+        gan_step, steps=config.steps, config={**config.run_identity(), **(identity or {})},
+        state={"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "prec_g": prec_g, "prec_d": prec_d,
+               "batches": batches},
+        averages={"ema": (ema, G)} if ema is not None else None,
+        lr_factor=config.lr_factor if config.lr_decay else None,
+        callback=None if callback is None else (lambda step, history: callback(step, G, D, history)),
+        checkpoint=checkpoint, resume=resume, log_every=config.log_every,
+        checkpoint_every=config.checkpoint_every, progress=config.progress)

@@ -113,6 +113,6 @@ def test_cli_trains_a_cgan_resumes_it_and_refuses_a_checkpoint_of_other_players(
     assert metrics["config"]["conditional"] is True and metrics["steps_done"] == 6
     assert 0 <= metrics["conditional_accuracy"] <= 1 and "conditional_accuracy" in metrics["real_reference"]
     state = torch.load(out / "checkpoint.pt", weights_only=True)
-    assert state["step"] == 6 and state["history"]["step"] == list(range(1, 7)) and "ema" in state
+    assert state["step"] == 6 and state["history"]["step"] == list(range(1, 7)) and "ema" in state["state"]
     assert cli.main(base + ["--steps", "9", "--width", "16", "--resume"]) == 2
-    assert "another shape" in capsys.readouterr().err
+    assert "width: 8 in the checkpoint, 16 now" in capsys.readouterr().err

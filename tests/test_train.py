@@ -95,7 +95,7 @@ def test_nan_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path):
     fit(G, D, data.ring().sample, dataclasses.replace(CFG, steps=5), checkpoint=path)
     saved = path.read_bytes()
     bad = lambda n: torch.full((n, 2), float("nan"))  # noqa: E731
-    with pytest.raises(TrainingDiverged, match=r"diverged at step 6.*Lower the learning rates.*unchanged"):
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 6.*holds step 5 and is unchanged.*Lower the learning rates"):
         fit(G, D, bad, dataclasses.replace(CFG, steps=10, checkpoint_every=1), checkpoint=path, resume=True)
     assert path.read_bytes() == saved
 
@@ -335,5 +335,43 @@ def test_ema_average_is_exact():
 def test_loading_ema_from_a_run_without_one_is_a_clear_error(tmp_path):
     G, D = MLPGenerator(width=8, depth=2), MLPDiscriminator(width=8, depth=2)
     fit(G, D, ganlab.data.ring().sample, TrainConfig(steps=2, batch_size=8, progress=False), checkpoint=tmp_path / "a.pt")
-    with pytest.raises(ganlab.CheckpointError, match="without ema"):
+    with pytest.raises(ganlab.CheckpointError, match="holds no ema: it was saved by a run without it"):
         ganlab.load_checkpoint(tmp_path / "a.pt", G=G, D=D, ema=ganlab.ema_of(G))
+
+
+# ---------------------------------------------------------------- one forward of G per step
+def test_reused_fakes_are_exactly_a_second_forward_on_the_same_z():
+    """fit(reuse_fakes=True) == d_step then g_step on the same z, G run twice; and G runs once per step."""
+    cfg = dataclasses.replace(CFG, steps=15, reuse_fakes=True)
+    G1, D1 = players()
+    calls = []
+    G1.register_forward_hook(lambda *_: calls.append(1))
+    history = fit(G1, D1, data.load("ring", n=500)[0], cfg)
+    assert len(calls) == 15
+    G2, D2 = players()
+    opt_g, opt_d = make_optimizers(G2, D2, cfg)
+    x, batches, loss = data.load("ring", n=500)[0], torch.Generator().manual_seed(cfg.seed), get_loss(cfg.loss)
+    for step in range(cfg.steps):
+        real = x[torch.randint(len(x), (cfg.batch_size,), generator=batches)]
+        z = torch.randn(cfg.batch_size, G2.latent_dim, generator=batches)
+        stats = d_step(G2, D2, real, z, opt_d, loss)
+        stats |= g_step(G2, D2, z, opt_g, loss)  # the same z, G not yet updated
+        assert history["loss_g"][step] == stats["loss_g"] and history["loss_d"][step] == stats["loss_d"]
+    assert torch.equal(params(G1), params(G2)) and torch.equal(params(D1), params(D2))
+
+
+def test_fresh_z_for_g_by_default_and_with_several_critic_steps():
+    for cfg in (dataclasses.replace(CFG, steps=5), dataclasses.replace(CFG, steps=5, reuse_fakes=True, n_critic=2)):
+        G, D = players()
+        calls = []
+        G.register_forward_hook(lambda *_: calls.append(1))
+        fit(G, D, data.ring().sample, cfg)
+        assert len(calls) == 5 * (cfg.n_critic + 1)
+
+
+def test_d_step_detaches_fakes_it_is_handed():
+    G, D = players()
+    _, opt_d = make_optimizers(G, D, CFG)
+    z = torch.randn(8, 2)
+    d_step(G, D, torch.randn(8, 2), z, opt_d, get_loss("wgan-gp"), fake=G(z))  # with graph; the penalty too
+    assert all(p.grad is None for p in G.parameters())

@@ -1,0 +1,181 @@
+"""Every recipe stops and resumes exactly, and its run folder always agrees with itself.
+
+N steps straight, and N/2 steps, a stop and a resume to N, give bitwise-identical weights,
+optimiser states, averages, random states and history. A stopped, diverged or finished run's
+checkpoint, metrics.json, history and printed message name the same step.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import ganlab.train
+from ganlab import cli
+from ganlab.checkpoint import read_checkpoint
+from ganlab.image_recipes import default_dcgan, train_dcgan
+from ganlab.recipes import Toy2DConfig, train_toy2d
+
+
+@pytest.fixture(autouse=True)
+def python_sigint_handler():
+    """A process started in the background ignores SIGINT; these tests need Python's handler."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def assert_identical(a, b, where="checkpoint"):
+    """Recursive bitwise equality of two checkpoint payloads (tensors by torch.equal)."""
+    assert type(a) is type(b), f"{where}: {type(a).__name__} vs {type(b).__name__}"
+    if isinstance(a, torch.Tensor):
+        assert a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b), f"{where} differs"
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), f"{where}: keys {sorted(a)} vs {sorted(b)}"
+        for k in a:
+            assert_identical(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), f"{where}: length {len(a)} vs {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_identical(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} vs {b!r}"
+
+
+def ctrl_c_after_generator_step(monkeypatch, n):
+    """Press Ctrl-C (a real SIGINT) during the n-th generator step."""
+    real, calls = ganlab.train.g_step, []
+
+    def g_step(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ganlab.train, "g_step", g_step)
+    return lambda: monkeypatch.setattr(ganlab.train, "g_step", real)
+
+
+def train(recipe, config, **kwargs):
+    return (train_toy2d if recipe == "toy2d" else train_dcgan)(config, progress=False, **kwargs)
+
+
+def config_for(recipe, out, steps):
+    torch.set_num_threads(1)  # the same kernels in every run
+    if recipe == "toy2d":
+        return Toy2DConfig(steps=steps, width=16, batch_size=32, out=str(out))
+    return default_dcgan(recipe == "cgan", steps=steps, width=8, latent_dim=8, batch_size=16, sample_every=4,
+                         eval_samples=8, threads=1, out=str(out))
+
+
+@pytest.mark.parametrize("recipe", ["toy2d", "dcgan", "cgan"])
+def test_stop_and_resume_is_bitwise_exact(recipe, tmp_path, monkeypatch, capsys):
+    n = 12
+    straight = train(recipe, config_for(recipe, tmp_path / "straight", n))
+    undo = ctrl_c_after_generator_step(monkeypatch, n // 2)
+    stopped = train(recipe, config_for(recipe, tmp_path / "stopped", n))
+    undo()
+    assert stopped["interrupted"] and stopped["status"] == "interrupted" and stopped["steps_done"] == n // 2
+    assert f"Interrupted after step {n // 2} of {n}" in capsys.readouterr().out
+    on_disk = read_checkpoint(tmp_path / "stopped" / "checkpoint.pt")
+    assert on_disk["step"] == n // 2 and on_disk["history"]["step"][-1] == n // 2
+    assert json.loads((tmp_path / "stopped" / "metrics.json").read_text())["steps_done"] == n // 2
+    resumed = train(recipe, config_for(recipe, tmp_path / "stopped", n), resume=True)
+    assert resumed["steps_done"] == n and not resumed["interrupted"]
+    a, b = (read_checkpoint(tmp_path / run / "checkpoint.pt") for run in ("straight", "stopped"))
+    assert_identical(a["state"], b["state"], "state")  # weights, optimiser states, EMA, scalers, batch RNG
+    assert_identical(a["rng"], b["rng"], "rng")
+    assert a["history"] == b["history"] and a["step"] == b["step"] == n
+    score = "modes_covered" if recipe == "toy2d" else "fid"
+    assert straight[score] == resumed[score]
+
+
+def test_dcgan_trains_on_to_a_larger_step_count_exactly(tmp_path):
+    train("dcgan", config_for("dcgan", tmp_path / "straight", 12))
+    train("dcgan", config_for("dcgan", tmp_path / "longer", 6))
+    train("dcgan", config_for("dcgan", tmp_path / "longer", 12), resume=True)
+    a, b = (read_checkpoint(tmp_path / run / "checkpoint.pt") for run in ("straight", "longer"))
+    assert_identical(a["state"], b["state"], "state")
+    assert a["history"] == b["history"]
+
+
+def test_resuming_a_finished_run_with_fewer_steps_changes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "toy2d", "--width", "16", "--out", str(out), "--no-progress"]
+    assert cli.main(args + ["--steps", "20"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    for steps in ("20", "8"):
+        assert cli.main(args + ["--steps", steps, "--resume"]) == 0
+        assert "Nothing to do" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_diverged_run_says_where_it_stopped_in_every_file(tmp_path, monkeypatch, capsys):
+    from ganlab import data
+
+    ring, calls = data.toy("ring"), []
+
+    class PoisonedRing:  # real data until the 15th batch, then NaN: training diverges at step 15
+        name, sample = "ring", None
+
+    def sample(n):
+        calls.append(1)
+        x = ring.sample(n)
+        return x * float("nan") if len(calls) >= 15 else x
+
+    poisoned = PoisonedRing()
+    poisoned.sample = sample
+    monkeypatch.setattr("ganlab.recipes.data.toy", lambda name: poisoned)
+    out = tmp_path / "run"
+    assert cli.main(["train", "toy2d", "--width", "16", "--steps", "40", "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "diverged at step 15" in err and "holds step 12 and is unchanged" in err  # saved every 40 // 10 steps
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "diverged" and metrics["diverged_at_step"] == 15 and metrics["steps_done"] == 12
+    assert read_checkpoint(out / "checkpoint.pt")["step"] == 12
+
+
+def test_a_checkpoint_of_another_recipe_or_setting_is_refused(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert cli.main(["train", "toy2d", "--width", "16", "--steps", "4", "--out", out, "--no-progress"]) == 0
+    before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert cli.main(["train", "dcgan", "--steps", "8", "--out", out, "--no-progress", "--resume"]) == 2
+    assert "saved by the recipe 'toy2d', not 'dcgan'" in capsys.readouterr().err
+    assert cli.main(["train", "toy2d", "--width", "16", "--steps", "8", "--dataset", "grid", "--out", out,
+                     "--no-progress", "--resume"]) == 2
+    assert "dataset: 'ring' in the checkpoint, 'grid' now" in capsys.readouterr().err
+    assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
+
+
+def test_ctrl_c_in_a_terminal_then_resume_as_a_new_user_would(tmp_path):
+    """The README's commands in a real process: start, Ctrl-C, look at the files, resume, resume again."""
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "ganlab", "train", "toy2d", "--width", "32", "--steps", "3000",
+               "--out", str(out), "--no-progress"]
+    env = {**os.environ, "GANLAB_FAST": "0"}
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint.pt").exists() and time.monotonic() < deadline:  # the first is saved at step 300
+        time.sleep(0.1)
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=120)
+    assert child.returncode == 130, stderr
+    step = read_checkpoint(out / "checkpoint.pt")["step"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 300 <= step < 3000 and metrics["steps_done"] == step and metrics["interrupted"]
+    assert read_checkpoint(out / "checkpoint.pt")["history"]["step"][-1] == step
+    assert f"Interrupted after step {step} of 3000: saved" in stdout and f"(step {step})" in stdout
+    done = subprocess.run(command + ["--steps", "3200", "--resume"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "metrics.json").read_text())["steps_done"] == 3200
+    before = (out / "metrics.json").read_bytes()
+    again = subprocess.run(command + ["--resume"], capture_output=True, text=True, env=env)
+    assert again.returncode == 0 and "Nothing to do" in again.stdout and (out / "metrics.json").read_bytes() == before
