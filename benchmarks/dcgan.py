@@ -10,28 +10,31 @@ final generator (the EMA) is scored by ``evaluate_images`` on the recipe's ``eva
 images; FID and KID are shown beside the same scores of as many real training digits against
 the 1,000 held-out ones, the floor at this sample size.
 
-Throughput: steps per second of ``ganlab.fit`` against a plain PyTorch loop written out below
-(the same players, batches, non-saturating loss and Adam optimisers, and no ganlab training
-code), in alternating rounds so that a change in the machine's load hits both alike. On CUDA
-each is also timed with mixed precision and channels_last on and off.
+Throughput: steps per second of ``ganlab.fit`` against the training loop of pytorch/examples'
+``dcgan/main.py``, written out below (``reference_loop``), on the same players, batches and
+Adam optimisers: at the DCGAN paper's configuration (64 x 64 x 3 random images, latent 100,
+width 64, batch 64, Adam 2e-4 with beta1 0.5) and at the course recipe's. The two loops run in
+alternating rounds in one process, so that a change in the machine's load hits both alike, and
+each round pair gives one ratio. On CUDA each is also timed with mixed precision and
+channels_last on and off.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import os
+import statistics
 import tempfile
 import time
 from contextlib import nullcontext
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from ganlab.convnets import DCGANDiscriminator, DCGANGenerator
 from ganlab.env import get_device
-from ganlab.image_recipes import DCGANConfig, build_players, default_dcgan, train_dcgan, training_digits
+from ganlab.image_recipes import DCGANConfig, default_dcgan, train_dcgan, training_digits
 from ganlab.train import TrainConfig, fit
 
 
@@ -56,63 +59,89 @@ def quality(seeds: list[int], recipes: list[str], fast: bool, threads: int) -> N
 
 
 # --------------------------------------------------------------------------- throughput
-def plain_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, opt_g: torch.optim.Optimizer,
-               opt_d: torch.optim.Optimizer, steps: int, batch_size: int, batches: torch.Generator,
-               amp: bool) -> None:
-    """The DCGAN loop as one writes it by hand: a D step, then a G step, on the logits losses."""
+def reference_loop(G: nn.Module, D: nn.Module, x: torch.Tensor, opt_g: torch.optim.Optimizer,
+                   opt_d: torch.optim.Optimizer, steps: int, batch_size: int, batches: torch.Generator,
+                   amp: bool) -> None:
+    """The training loop of pytorch/examples' dcgan/main.py, written out: the yardstick for ``fit``.
+
+    As there: D's loss is backpropagated in two parts (real, then fake), G(z) is computed once
+    per iteration and reused (detached for D, attached for G), and D keeps computing its own
+    weight gradients during G's step. Two changes: the players return logits, so the
+    criterion is BCE on logits (the reference ends D in a Sigmoid and uses BCELoss), and the
+    batches are drawn from a tensor by random indices, as ``fit`` draws them.
+    """
     device = x.device
     dtype = torch.bfloat16 if device.type == "cpu" or torch.cuda.is_bf16_supported() else torch.float16
     autocast = torch.autocast(device.type, dtype=dtype) if amp else nullcontext()
     scaler = torch.amp.GradScaler(device.type) if amp and dtype == torch.float16 else None
+    scale = (lambda loss: scaler.scale(loss)) if scaler is not None else (lambda loss: loss)
+    criterion = nn.BCEWithLogitsLoss()
+    real_label = torch.ones(batch_size, device=device)
+    fake_label = torch.zeros(batch_size, device=device)
 
-    def backward_and_step(loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
+    def step(opt: torch.optim.Optimizer) -> None:
         if scaler is None:
-            loss.backward()
             opt.step()
         else:
-            scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
 
     for _ in range(steps):
         real = x[torch.randint(len(x), (batch_size,), generator=batches).to(device)]
-        # D maximises log D(x) + log(1 - D(G(z))) (Goodfellow et al. 2014, eq. 1): BCE on logits
-        opt_d.zero_grad(set_to_none=True)
+        # (1) D maximises log D(x) + log(1 - D(G(z)))
+        D.zero_grad()
+        with autocast:
+            err_real = criterion(D(real).float(), real_label)
+        scale(err_real).backward()
         z = torch.randn(batch_size, G.latent_dim, generator=batches).to(device)
         with autocast:
-            with torch.no_grad():
-                fake = G(z)
-            loss_d = F.softplus(-D(real).float()).mean() + F.softplus(D(fake).float()).mean()
-        backward_and_step(loss_d, opt_d)
-        # G minimises -log D(G(z)), the non-saturating loss
-        opt_g.zero_grad(set_to_none=True)
-        z = torch.randn(batch_size, G.latent_dim, generator=batches).to(device)
-        D.requires_grad_(False)
+            fake = G(z)
+            err_fake = criterion(D(fake.detach()).float(), fake_label)
+        scale(err_fake).backward()
+        step(opt_d)
+        # (2) G maximises log D(G(z)), on the same fakes
+        G.zero_grad()
         with autocast:
-            loss_g = F.softplus(-D(G(z)).float()).mean()
-        backward_and_step(loss_g, opt_g)
-        D.requires_grad_(True)
+            err_g = criterion(D(fake).float(), real_label)
+        scale(err_g).backward()
+        step(opt_g)
 
 
-def throughput(config: DCGANConfig, rounds: int, steps: int, amp: bool, channels_last: bool) -> tuple[float, float]:
-    """Steps/s of fit and of the plain loop, alternating rounds of ``steps`` steps each."""
+SETTINGS = {
+    # the DCGAN paper's configuration (Radford et al. 2015, sec. 4), on random 64 x 64 x 3 images
+    "paper": dict(latent_dim=100, channels=3, width=64, image_size=64, batch_size=64, lr=2e-4, beta1=0.5, beta2=0.999),
+    # the course's recipe on MNIST padded to 32 px
+    "recipe": dict(latent_dim=DCGANConfig.latent_dim, channels=1, width=DCGANConfig.width,
+                   image_size=DCGANConfig.image_size, batch_size=DCGANConfig.batch_size, lr=DCGANConfig.lr_g,
+                   beta1=DCGANConfig.beta1, beta2=DCGANConfig.beta2),
+}
+
+
+def throughput(setting: dict, rounds: int, steps: int, amp: bool, channels_last: bool) -> tuple[list[float], list[float]]:
+    """Steps/s of fit and of the reference loop in each of ``rounds`` alternating rounds of ``steps`` steps."""
     device = get_device()
     layout = torch.channels_last if channels_last else torch.contiguous_format
-    torch.manual_seed(config.seed)
-    G, D = build_players(dataclasses.replace(config, conditional=False))
+    torch.manual_seed(0)
+    G = DCGANGenerator(latent_dim=setting["latent_dim"], channels=setting["channels"], width=setting["width"],
+                       image_size=setting["image_size"])
+    D = DCGANDiscriminator(channels=setting["channels"], width=setting["width"], image_size=setting["image_size"])
     G, D = G.to(device, memory_format=layout), D.to(device, memory_format=layout)
-    players = {"fit": (G, D), "plain": (copy.deepcopy(G), copy.deepcopy(D))}
-    train = TrainConfig(steps=steps, batch_size=config.batch_size, loss="nonsaturating", lr_g=config.lr_g,
-                        lr_d=config.lr_d, beta1=config.beta1, beta2=config.beta2, amp=amp, log_every=steps,
-                        progress=False)
-    opts = {k: (torch.optim.Adam(g.parameters(), lr=config.lr_g, betas=(config.beta1, config.beta2)),
-                torch.optim.Adam(d.parameters(), lr=config.lr_d, betas=(config.beta1, config.beta2)))
-            for k, (g, d) in players.items()}
-    x = training_digits(False, config.image_size).to(device)
-    plain_batches = torch.Generator().manual_seed(config.seed)
-    seconds = {"fit": 0.0, "plain": 0.0}
+    players = {"fit": (G, D), "reference": (copy.deepcopy(G), copy.deepcopy(D))}
+    betas = (setting["beta1"], setting["beta2"])
+    opts = {k: (torch.optim.Adam(g.parameters(), lr=setting["lr"], betas=betas),
+                torch.optim.Adam(d.parameters(), lr=setting["lr"], betas=betas)) for k, (g, d) in players.items()}
+    train = TrainConfig(steps=steps, batch_size=setting["batch_size"], loss="nonsaturating", lr_g=setting["lr"],
+                        lr_d=setting["lr"], beta1=setting["beta1"], beta2=setting["beta2"], amp=amp,
+                        reuse_fakes=True, log_every=steps, progress=False)
+    if setting["channels"] == 1:
+        x = training_digits(False, setting["image_size"]).to(device)
+    else:  # random images in [-1, 1], as many as 16 batches
+        size = (16 * setting["batch_size"], setting["channels"], setting["image_size"], setting["image_size"])
+        x = (torch.rand(size, generator=torch.Generator().manual_seed(0)) * 2 - 1).to(device)
+    x = x.contiguous(memory_format=layout)
+    reference_batches = torch.Generator().manual_seed(0)
 
-    def timed(name: str) -> None:
+    def timed(name: str) -> float:
         (g, d), (opt_g, opt_d) = players[name], opts[name]
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -120,18 +149,23 @@ def throughput(config: DCGANConfig, rounds: int, steps: int, amp: bool, channels
         if name == "fit":
             fit(g, d, x, train, opt_g=opt_g, opt_d=opt_d)
         else:
-            plain_loop(g, d, x, opt_g, opt_d, steps, config.batch_size, plain_batches, amp)
+            reference_loop(g, d, x, opt_g, opt_d, steps, setting["batch_size"], reference_batches, amp)
         if device.type == "cuda":
             torch.cuda.synchronize()
-        seconds[name] += time.perf_counter() - start
+        return steps / (time.perf_counter() - start)
 
     timed("fit")  # warm-up: first calls allocate, pick kernels, fill caches
-    timed("plain")
-    seconds = {"fit": 0.0, "plain": 0.0}
+    timed("reference")
+    rates: dict[str, list[float]] = {"fit": [], "reference": []}
     for r in range(rounds):
-        for name in (("fit", "plain") if r % 2 == 0 else ("plain", "fit")):
-            timed(name)
-    return rounds * steps / seconds["fit"], rounds * steps / seconds["plain"]
+        for name in (("fit", "reference") if r % 2 == 0 else ("reference", "fit")):
+            rates[name].append(timed(name))
+    return rates["fit"], rates["reference"]
+
+
+def spread(values: list[float]) -> str:
+    """median [min, max]"""
+    return f"{statistics.median(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
 
 
 def main() -> None:
@@ -141,7 +175,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=DCGANConfig.threads,
                         help="CPU threads for PyTorch, in the recipes and the throughput loops (1 on a busy machine)")
     parser.add_argument("--rounds", type=int, default=6, help="alternating throughput rounds of each loop")
-    parser.add_argument("--round-steps", type=int, default=50, help="training steps per throughput round")
+    parser.add_argument("--round-steps", type=int, default=10, help="training steps per throughput round")
+    parser.add_argument("--settings", nargs="+", choices=sorted(SETTINGS), default=["paper", "recipe"],
+                        help="paper: the DCGAN paper's 64 x 64 x 3 players on random images; recipe: the course's "
+                             "MNIST players")
     parser.add_argument("--skip-quality", action="store_true", help="only the throughput comparison")
     parser.add_argument("--skip-throughput", action="store_true", help="only the quality table")
     parser.add_argument("--fast", action="store_true", help="30 steps at width 16, 200 samples: checks the script runs")
@@ -155,15 +192,19 @@ def main() -> None:
         quality(args.seeds, args.recipes, args.fast, args.threads)
     if args.skip_throughput:
         return
-    config = dataclasses.replace(default_dcgan(), **(dict(width=16, batch_size=16) if args.fast else {}))
-    rounds, steps = (2, 5) if args.fast else (args.rounds, args.round_steps)
-    print(f"throughput: width {config.width}, batch {config.batch_size}, {rounds} alternating rounds of {steps} steps")
-    print(f"{'amp':>4} {'channels_last':>13} {'fit steps/s':>11} {'plain steps/s':>13} {'ratio':>6}")
+    rounds, steps = (2, 2) if args.fast else (args.rounds, args.round_steps)
     settings = [(False, False)] + ([(True, False), (False, True), (True, True)] if device.type == "cuda" else [])
-    for amp, channels_last in settings:
-        fit_rate, plain_rate = throughput(config, rounds, steps, amp, channels_last)
-        print(f"{'on' if amp else 'off':>4} {'on' if channels_last else 'off':>13} {fit_rate:>11.1f} "
-              f"{plain_rate:>13.1f} {fit_rate / plain_rate:>6.3f}", flush=True)
+    print(f"throughput: ganlab.fit against the reference loop, {rounds} alternating rounds of {steps} steps; "
+          "the ratio is fit's steps/s over the reference's in the same round pair, median [min, max]")
+    print(f"{'setting':<7} {'amp':>4} {'channels_last':>13} {'fit steps/s':>11} {'ref steps/s':>11} {'ratio':>22}")
+    for name in args.settings:
+        setting = dict(SETTINGS[name], **(dict(width=8, batch_size=8) if args.fast else {}))
+        for amp, channels_last in settings:
+            fit_rates, ref_rates = throughput(setting, rounds, steps, amp, channels_last)
+            ratios = [f / r for f, r in zip(fit_rates, ref_rates)]
+            print(f"{name:<7} {'on' if amp else 'off':>4} {'on' if channels_last else 'off':>13} "
+                  f"{statistics.median(fit_rates):>11.2f} {statistics.median(ref_rates):>11.2f} {spread(ratios):>22}",
+                  flush=True)
 
 
 if __name__ == "__main__":
