@@ -18,6 +18,7 @@ be saved somewhere else (``err.save(other_path)``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import tempfile
@@ -78,6 +79,28 @@ def _state_of(name: str, obj: Any) -> Any:
     return obj.state_dict()
 
 
+def _digest(obj: Any, h: "hashlib._Hash | None" = None) -> str:
+    """SHA-256 of a payload's values, tensors by their bytes: PyTorch's loader does not check the file's
+    own checksums, so without this a flipped byte inside a weight would load silently."""
+    h = h or hashlib.sha256()
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous().reshape(-1)  # 1D: a 0-dim tensor cannot be viewed as bytes
+        h.update(f"tensor {obj.dtype} {tuple(obj.shape)};".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(obj, dict):
+        h.update(f"dict {len(obj)};".encode())
+        for key, value in obj.items():
+            h.update(repr(key).encode())
+            _digest(value, h)
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"{type(obj).__name__} {len(obj)};".encode())
+        for value in obj:
+            _digest(value, h)
+    else:
+        h.update(repr(obj).encode())
+    return h.hexdigest()
+
+
 def _write(path: Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` to a temporary file beside ``path``, flush it to disk, rename it over ``path``."""
     tmp = None
@@ -118,6 +141,7 @@ def save_checkpoint(path: str | os.PathLike, *, step: int, config: dict[str, Any
         "state": {name: _state_of(name, obj) for name, obj in objects.items() if obj is not None},
         "rng": _rng_state(),
     }
+    payload["sha256"] = _digest(payload)
     return _write(Path(path), payload)
 
 
@@ -138,6 +162,10 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if payload["format"] != FORMAT:
         raise CheckpointError(f"{path} was written by an older ganlab ({payload['format']}, this one reads "
                               f"{FORMAT}); train the run again, or load it with the ganlab version that wrote it")
+    if _digest({k: v for k, v in payload.items() if k != "sha256"}) != payload.get("sha256"):
+        raise CheckpointError(f"{path} is corrupted: its contents do not match the checksum saved with them (a disk "
+                              f"error, or an edit or copy that changed it). Delete it to start afresh, or point to "
+                              f"another checkpoint.")
     return payload
 
 
@@ -187,8 +215,13 @@ def load_checkpoint(path: str | os.PathLike, *, restore_rng: bool = True, **obje
     Returns ``{"step", "config", "history"}``. Every named object must be in the checkpoint;
     the checkpoint may hold more (load ``G`` alone to sample from it).
     """
+    return restore(read_checkpoint(path), path, restore_rng=restore_rng, **objects)
+
+
+def restore(payload: dict[str, Any], path: str | os.PathLike, *, restore_rng: bool = True,
+            **objects: Any) -> dict[str, Any]:
+    """``load_checkpoint`` from the contents ``read_checkpoint`` returned (``path`` only names it in messages)."""
     path = Path(path)
-    payload = read_checkpoint(path)
     saved, config = payload["state"], payload["config"]
     objects = {name: obj for name, obj in objects.items() if obj is not None}
     missing = [name for name in objects if name not in saved]

@@ -45,7 +45,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
-from .checkpoint import check_same_run, load_checkpoint, read_checkpoint, save_checkpoint
+from .checkpoint import check_same_run, read_checkpoint, restore, save_checkpoint
 
 
 class History(dict):
@@ -140,8 +140,9 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
     history, start = History(), 0
     path = Path(checkpoint) if checkpoint is not None else None
     if resume and path is not None and path.exists():
-        check_same_run(path, read_checkpoint(path)["config"], config)
-        saved = load_checkpoint(path, **everything)
+        payload = read_checkpoint(path)
+        check_same_run(path, payload["config"], config)
+        saved = restore(payload, path, **everything)
         start = saved["step"]
         history.update(saved["history"])
         if start >= steps:

@@ -3,6 +3,7 @@ is on disk then, resume, and a checkpoint write that fails part-way."""
 
 import errno
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -242,11 +243,24 @@ def test_truncated_and_corrupted_checkpoints_are_refused(tmp_path):
     (tmp_path / "c.pt").write_bytes(data[: len(data) // 2])
     with pytest.raises(ckpt.CheckpointError, match="not a readable checkpoint.*truncated or corrupted"):
         Regression().run(6, checkpoint=tmp_path / "c.pt", resume=True)
-    flipped = bytearray(data)
-    flipped[len(data) // 2: len(data) // 2 + 64] = b"\xff" * 64
-    (tmp_path / "c.pt").write_bytes(bytes(flipped))
-    with pytest.raises(ckpt.CheckpointError):
-        Regression().run(6, checkpoint=tmp_path / "c.pt", resume=True)
+    (tmp_path / "good.pt").write_bytes(data)
+    good = ckpt.read_checkpoint(tmp_path / "good.pt")
+    refused = 0
+    for where in range(0, len(data), 97):  # one flipped byte anywhere: refused, or loaded with the right values
+        flipped = bytearray(data)
+        flipped[where] ^= 0x10
+        (tmp_path / "c.pt").write_bytes(bytes(flipped))
+        try:
+            loaded = ckpt.read_checkpoint(tmp_path / "c.pt")
+        except ckpt.CheckpointError as err:
+            assert re.search("not a readable checkpoint|is corrupted|not a ganlab checkpoint", str(err)), err
+            refused += 1
+            continue
+        # the byte was padding or a name the loader does not use: every value is intact
+        assert loaded["step"] == good["step"] and loaded["history"] == good["history"]
+        for name, state in good["state"]["net"].items():
+            assert torch.equal(loaded["state"]["net"][name], state)
+    assert refused > 0.5 * len(range(0, len(data), 97))
 
 
 def test_a_checkpoint_without_what_the_run_needs_is_refused(tmp_path):
