@@ -15,12 +15,13 @@ Inception FIDs.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from .nets import check_shape
+from . import validate
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "mnist_classifier.pt"
 SPLIT_SEED = 0
@@ -30,16 +31,7 @@ N_CLASSES = 10
 
 def check_images(x: Tensor, what: str = "images") -> None:
     """Raise a clear error unless ``x`` is a float batch (N, 1, 28, 28) with finite values in about [-1, 1]."""
-    check_shape(x, (None, 1, 28, 28), what)
-    if not x.is_floating_point():
-        raise ValueError(f"{what} should be floats in [-1, 1], got {x.dtype}; for pixels 0..255 use x / 127.5 - 1")
-    if len(x) == 0:
-        raise ValueError(f"{what} is empty")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{what} contain NaN or inf; the generator has diverged")
-    lo, hi = float(x.min()), float(x.max())
-    if lo < -2.0 or hi > 2.0:  # some slack for generators without a final tanh, none for [0, 255]
-        raise ValueError(f"{what} should lie in [-1, 1] like load('mnist'); got values in [{lo:.3g}, {hi:.3g}]")
+    validate.images(what, x, shape=("N", 1, 28, 28))
 
 
 class MNISTClassifier(nn.Module):
@@ -47,6 +39,8 @@ class MNISTClassifier(nn.Module):
 
     def __init__(self, width: int = 32, feature_dim: int = 128):
         super().__init__()
+        validate.integer("width", width)
+        validate.integer("feature_dim", feature_dim)
         self.feature_dim = feature_dim
 
         def block(c_in: int, c_out: int) -> nn.Sequential:
@@ -69,6 +63,7 @@ class MNISTClassifier(nn.Module):
     def features(self, x: Tensor) -> Tensor:
         """The penultimate features (N, d), the space in which FID, KID and precision/recall are measured."""
         check_images(x)
+        validate.tensor("images", x, dtype=next(self.parameters()).dtype, finite=False)
         return self.fc(self.conv(x))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -85,6 +80,8 @@ def load_classifier(device: str | torch.device | None = None, path: str | Path |
     """The shipped classifier (or the weights at ``path``), in eval mode, frozen, on ``device``."""
     from .env import get_device
 
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path (str or Path), got {type(path).__name__}")
     path = Path(path) if path is not None else WEIGHTS
     if not path.exists():
         raise FileNotFoundError(f"no classifier weights at {path}; run `python tools/train_classifier.py`")
@@ -99,7 +96,12 @@ def mnist_split(seed: int = SPLIT_SEED, heldout_per_class: int = HELDOUT_PER_CLA
     """Indices (train, held-out) into ``load("mnist")``: per class, ``heldout_per_class`` held out at random."""
     from .data import load
 
+    validate.integer("seed", seed, low=0)
     _, y = load("mnist")
+    per_class = int(torch.bincount(y).min())  # 500 in the shipped subset
+    if validate.integer("heldout_per_class", heldout_per_class) >= per_class:
+        raise ValueError(f"heldout_per_class must be less than {per_class}, the digits of the rarest class, so that "
+                         f"some are left to train on; got {heldout_per_class}")
     g = torch.Generator().manual_seed(seed)
     train, heldout = [], []
     for c in range(N_CLASSES):

@@ -29,31 +29,18 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from .nets import check_shape
+from . import validate
 
 # image_size -> (side of the first / last feature map, number of stride-2 blocks)
 LAYOUTS: dict[int, tuple[int, int]] = {28: (7, 2), 32: (4, 3), 64: (4, 4)}
 
 
 def _layout(image_size: int, **sizes: int) -> tuple[int, int]:
-    if image_size not in LAYOUTS:
+    if isinstance(image_size, bool) or image_size not in LAYOUTS:
         raise ValueError(f"image_size must be one of {sorted(LAYOUTS)}, got {image_size!r}")
     for name, value in sizes.items():
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        validate.integer(name, value)
     return LAYOUTS[image_size]
-
-
-def check_labels(y: Tensor, n: int, n_classes: int, what: str) -> None:
-    """Raise a clear error unless ``y`` is a LongTensor of n class indices in [0, n_classes)."""
-    if not isinstance(y, Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor of class indices, got {type(y).__name__}")
-    if y.dtype != torch.long:
-        raise ValueError(f"{what} should be a LongTensor (torch.int64) of class indices, got dtype {y.dtype}")
-    if y.shape != (n,):
-        raise ValueError(f"{what} should have shape ({n},), one class index per example, got {tuple(y.shape)}")
-    if n and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"{what} should lie in [0, {n_classes}), got values from {y.min().item()} to {y.max().item()}")
 
 
 def _raw_weight(m: nn.Module) -> Tensor:
@@ -64,6 +51,7 @@ def _raw_weight(m: nn.Module) -> Tensor:
 @torch.no_grad()
 def dcgan_init_(module: nn.Module) -> nn.Module:
     """DCGAN init (Radford et al. 2015, sec. 4): weights ~ N(0, 0.02); BatchNorm gain ~ N(1, 0.02), bias 0."""
+    validate.instance("module", module, nn.Module, "an nn.Module")
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(_raw_weight(m), 0.0, 0.02)
@@ -84,6 +72,8 @@ class ConditionalBatchNorm2d(nn.Module):
 
     def __init__(self, num_features: int, n_classes: int):
         super().__init__()
+        validate.integer("num_features", num_features)
+        validate.integer("n_classes", n_classes)
         self.num_features, self.n_classes = num_features, n_classes
         self.bn = nn.BatchNorm2d(num_features, affine=False)  # normalise only
         self.gain = nn.Embedding(n_classes, num_features)  # gamma_y, one row per class
@@ -96,8 +86,9 @@ class ConditionalBatchNorm2d(nn.Module):
         nn.init.zeros_(self.bias.weight)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        check_shape(x, (None, self.num_features, None, None), "ConditionalBatchNorm2d's input x")
-        check_labels(y, len(x), self.n_classes, "ConditionalBatchNorm2d's labels y")
+        validate.tensor("ConditionalBatchNorm2d's input x", x, shape=("N", self.num_features, "H", "W"),
+                        dtype=self.gain.weight.dtype, finite=False)
+        validate.labels("ConditionalBatchNorm2d's labels y", y, len(x), self.n_classes)
         gamma = self.gain(y)[:, :, None, None]  # (N, C, 1, 1)
         beta = self.bias(y)[:, :, None, None]  # (N, C, 1, 1)
         return gamma * self.bn(x) + beta  # (N, C, H, W)
@@ -139,9 +130,11 @@ def _spectral_norm_(module: nn.Module) -> None:
             nn.utils.parametrizations.spectral_norm(m)
 
 
-def _check_latent(z: Tensor, latent_dim: int, what: str) -> Tensor:
-    """z of shape (N, latent_dim) or (N, latent_dim, 1, 1), returned as (N, latent_dim, 1, 1)."""
-    check_shape(z, (None, latent_dim, 1, 1) if isinstance(z, Tensor) and z.ndim == 4 else (None, latent_dim), what)
+def _check_latent(z: Tensor, G: nn.Module, what: str) -> Tensor:
+    """z of shape (N, latent_dim) or (N, latent_dim, 1, 1) for G, returned as (N, latent_dim, 1, 1); no sync."""
+    latent_dim = G.latent_dim
+    shape = ("N", latent_dim, 1, 1) if isinstance(z, Tensor) and z.ndim == 4 else ("N", latent_dim)
+    validate.tensor(what, z, shape=shape, dtype=next(G.parameters()).dtype, finite=False)
     return z.reshape(len(z), latent_dim, 1, 1)
 
 
@@ -155,11 +148,12 @@ class DCGANGenerator(nn.Module):
         dcgan_init_(self)
 
     def forward(self, z: Tensor) -> Tensor:
-        z = _check_latent(z, self.latent_dim, "the generator's input z")  # (N, latent_dim, 1, 1)
+        z = _check_latent(z, self, "the generator's input z")  # (N, latent_dim, 1, 1)
         return self.net(z)  # (N, channels, image_size, image_size)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """n fresh samples G(z), z ~ N(0, I), drawn on the generator's device."""
+        validate.integer("n", n)
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator).to(device)
         return self(z)
@@ -175,7 +169,7 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, channels: int = 3, width: int = 64, image_size: int = 64, spectral_norm: bool = False):
         super().__init__()
-        start, blocks = _layout(image_size, width=width)
+        start, blocks = _layout(image_size, channels=channels, width=width)
         self.channels, self.image_size = channels, image_size
         self.features = _discriminator_trunk(channels, width, image_size, not spectral_norm, spectral_norm)
         c = width * 2 ** (blocks - 1)  # channels of the last feature map
@@ -185,7 +179,8 @@ class DCGANDiscriminator(nn.Module):
             _spectral_norm_(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_shape(x, (None, self.channels, self.image_size, self.image_size), "the discriminator's input x")
+        validate.tensor("the discriminator's input x", x, shape=("N", self.channels, self.image_size, self.image_size),
+                        dtype=next(self.parameters()).dtype, finite=False)
         return self.head(self.features(x)).flatten()  # (N,) logits
 
 
@@ -202,19 +197,20 @@ class ConditionalDCGANGenerator(nn.Module):
         dcgan_init_(self)
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
-        h = _check_latent(z, self.latent_dim, "the generator's input z")  # (N, latent_dim, 1, 1)
-        check_labels(y, len(h), self.n_classes, "the generator's labels y")
+        h = _check_latent(z, self, "the generator's input z")  # (N, latent_dim, 1, 1)
+        validate.labels("the generator's labels y", y, len(h), self.n_classes)
         for layer in self.net:  # as DCGANGenerator.net, with y passed to each conditional BatchNorm
             h = layer(h, y) if isinstance(layer, ConditionalBatchNorm2d) else layer(h)
         return h  # (N, channels, image_size, image_size)
 
     def sample(self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
         """n samples G(z, y), z ~ N(0, I); labels default to 0, 1, ..., n_classes - 1, 0, 1, ..."""
+        validate.integer("n", n)
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator).to(device)
         if labels is None:
             labels = torch.arange(n) % self.n_classes  # balanced: every class n / n_classes times
-        check_labels(labels, n, self.n_classes, "the labels to sample")
+        validate.labels("the labels to sample", labels, n, self.n_classes)
         return self(z, labels.to(device))
 
 
@@ -230,7 +226,7 @@ class ProjectionDiscriminator(nn.Module):
     def __init__(self, n_classes: int = 10, channels: int = 3, width: int = 64, image_size: int = 64,
                  spectral_norm: bool = False):
         super().__init__()
-        _, blocks = _layout(image_size, n_classes=n_classes, width=width)
+        _, blocks = _layout(image_size, n_classes=n_classes, channels=channels, width=width)
         self.n_classes, self.channels, self.image_size = n_classes, channels, image_size
         self.features = _discriminator_trunk(channels, width, image_size, not spectral_norm, spectral_norm)
         c = width * 2 ** (blocks - 1)  # the dimension of phi(x)
@@ -243,10 +239,11 @@ class ProjectionDiscriminator(nn.Module):
 
     def phi(self, x: Tensor) -> Tensor:
         """The features phi(x): the conv trunk, then a sum over positions."""
-        check_shape(x, (None, self.channels, self.image_size, self.image_size), "the discriminator's input x")
+        validate.tensor("the discriminator's input x", x, shape=("N", self.channels, self.image_size, self.image_size),
+                        dtype=next(self.parameters()).dtype, finite=False)
         return self.features(x).sum(dim=(2, 3))  # (N, c, s, s) -> (N, c)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         h = self.phi(x)  # (N, c)
-        check_labels(y, len(x), self.n_classes, "the discriminator's labels y")
+        validate.labels("the discriminator's labels y", y, len(x), self.n_classes)
         return self.psi(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)  # (N,) logits

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Callable
 
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import validate
 from .env import downloads_allowed
 
 
@@ -34,6 +36,10 @@ class GaussianMixture:
     means: Tensor  # (K, D)
     sigma: float
 
+    def __post_init__(self) -> None:
+        validate.tensor("means", self.means, shape=("K", "D"), hint="; one row per mode")
+        validate.number("sigma", self.sigma, low=0, low_open=True)
+
     @property
     def n_modes(self) -> int:
         return self.means.shape[0]
@@ -44,8 +50,7 @@ class GaussianMixture:
 
     def sample_with_labels(self, n: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """Draw ``n`` points (n, D) and the index of the mode each came from (n,)."""
-        if n <= 0:
-            raise ValueError(f"n must be positive, got {n}")
+        validate.integer("n", n)
         labels = torch.randint(self.n_modes, (n,), generator=generator)
         noise = torch.randn(n, self.dim, generator=generator)
         return self.means[labels] + self.sigma * noise, labels
@@ -56,7 +61,7 @@ class GaussianMixture:
 
     def log_prob(self, x: Tensor) -> Tensor:
         """log p(x) for points x of shape (n, D); used to draw the true density."""
-        x = x.reshape(-1, self.dim).to(self.means.dtype)
+        x = validate.tensor("x", x, shape=("n", self.dim)).to(self.means.dtype)
         sq = torch.cdist(x, self.means).pow(2)  # (n, K)
         log_norm = -0.5 * self.dim * math.log(2 * math.pi * self.sigma**2)
         return torch.logsumexp(-sq / (2 * self.sigma**2) + log_norm, dim=1) - math.log(self.n_modes)
@@ -64,6 +69,8 @@ class GaussianMixture:
 
 def ring(n_modes: int = 8, radius: float = 1.0, sigma: float = 0.01) -> GaussianMixture:
     """Modes equally spaced on a circle; the benchmark of VEEGAN (2017) and PacGAN (2018)."""
+    validate.integer("n_modes", n_modes)
+    validate.number("radius", radius, low=0, low_open=True)
     angles = torch.arange(n_modes, dtype=torch.float32) * (2 * math.pi / n_modes)
     means = radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
     return GaussianMixture(f"ring of {n_modes}", means, sigma)
@@ -71,6 +78,8 @@ def ring(n_modes: int = 8, radius: float = 1.0, sigma: float = 0.01) -> Gaussian
 
 def grid(side: int = 5, spacing: float = 2.0, sigma: float = 0.05) -> GaussianMixture:
     """Modes on a side x side grid centred at 0; the default is {-4,-2,0,2,4}^2."""
+    validate.integer("side", side)
+    validate.number("spacing", spacing, low=0, low_open=True)
     ticks = (torch.arange(side, dtype=torch.float32) - (side - 1) / 2) * spacing
     means = torch.cartesian_prod(ticks, ticks)
     return GaussianMixture(f"grid of {side * side}", means, sigma)
@@ -78,7 +87,10 @@ def grid(side: int = 5, spacing: float = 2.0, sigma: float = 0.05) -> GaussianMi
 
 def mixture_1d(means: tuple[float, ...] = (-2.0, 2.0), sigma: float = 0.5) -> GaussianMixture:
     """A 1D mixture, the simplest picture of p_data, p_g and D."""
-    return GaussianMixture(f"1D mixture of {len(means)}", torch.tensor(means, dtype=torch.float32)[:, None], sigma)
+    if isinstance(means, (str, bytes)) or not isinstance(means, Sequence) or len(means) == 0:
+        raise TypeError(f"means must be a non-empty sequence of numbers such as (-2.0, 2.0), got {means!r}")
+    centres = [validate.number(f"means[{i}]", m) for i, m in enumerate(means)]
+    return GaussianMixture(f"1D mixture of {len(means)}", torch.tensor(centres, dtype=torch.float32)[:, None], sigma)
 
 
 TOY: dict[str, Callable[[], GaussianMixture]] = {
@@ -90,9 +102,7 @@ TOY: dict[str, Callable[[], GaussianMixture]] = {
 
 def toy(name: str) -> GaussianMixture:
     """The toy mixture called ``name`` (``ring``, ``grid`` or ``mixture1d``) at its benchmark setting."""
-    if name not in TOY:
-        raise ValueError(f"unknown toy distribution {name!r}; choose one of {sorted(TOY)}")
-    return TOY[name]()
+    return TOY[validate.choice("toy distribution", name, TOY)]()
 
 
 # --------------------------------------------------------------------------- loaders
@@ -201,9 +211,12 @@ def load(name: str, n: int | None = None, seed: int = 0, download: bool | None =
     ``n`` limits the number of examples (a seeded random subset for fixed datasets, fresh
     samples for generated ones). ``download`` overrides whether downloads are allowed.
     """
-    if name in OFFLINE:
+    if download is not None and not isinstance(download, bool):
+        raise TypeError(f"download must be True, False or None (ask the environment), got {download!r}")
+    validate.integer("seed", seed, low=0)
+    if isinstance(name, Hashable) and name in OFFLINE:
         entry = OFFLINE[name]
-    elif name in DOWNLOAD:
+    elif isinstance(name, Hashable) and name in DOWNLOAD:
         entry = DOWNLOAD[name]
         allowed = downloads_allowed() if download is None else download
         if not allowed:
@@ -216,8 +229,5 @@ def load(name: str, n: int | None = None, seed: int = 0, download: bool | None =
         raise ValueError(
             f"unknown dataset {name!r}. Offline: {sorted(OFFLINE)}; needing a download: {sorted(DOWNLOAD)}."
         )
-    if n is None:
-        n = entry.default_n
-    if not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    n = entry.default_n if n is None else validate.integer("n", n)
     return entry.loader(n, seed)

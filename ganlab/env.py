@@ -19,6 +19,8 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+from . import validate
+
 T = TypeVar("T")
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -65,11 +67,17 @@ def get_device(prefer: str | None = None) -> torch.device:
 
     ``prefer`` (or the ``GANLAB_DEVICE`` variable) forces one, e.g. ``"cpu"``.
     """
+    if prefer is not None and not isinstance(prefer, (str, torch.device)):
+        raise TypeError(f"prefer must be a device name such as 'cpu' or 'cuda', got {type(prefer).__name__}")
     choice = prefer or os.environ.get("GANLAB_DEVICE")
     if choice:
-        device = torch.device(choice)
+        what = f"prefer={choice!r}" if prefer else f"GANLAB_DEVICE={choice!r}"
+        try:
+            device = torch.device(choice)
+        except RuntimeError:
+            raise ValueError(f"{what} is not a device; use 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {choice!r} was asked for but no CUDA GPU is visible; use 'cpu'.")
+            raise ValueError(f"{what} asks for a CUDA GPU, but no CUDA GPU is visible; use 'cpu'.")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -84,8 +92,7 @@ def seed_everything(seed: int) -> torch.Generator:
 
     Returns a CPU ``torch.Generator`` seeded the same way, for code that wants its own stream.
     """
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = validate.integer("seed", seed, low=0)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -28,6 +28,7 @@ import warnings
 import torch
 from torch import Tensor, nn
 
+from . import validate
 from .classifier import N_CLASSES, MNISTClassifier, check_images, heldout_mnist, load_classifier
 
 KID_SUBSETS = 100  # Binkowski et al. (2018) average over 100 subsets of 1,000
@@ -49,7 +50,9 @@ def classifier_outputs(images: Tensor, classifier: MNISTClassifier | None = None
                        batch_size: int = 500) -> tuple[Tensor, Tensor]:
     """Features (N, d) and logits (N, 10), on the CPU, of images (N, 1, 28, 28) in [-1, 1]."""
     check_images(images)
+    validate.integer("batch_size", batch_size)
     classifier = load_classifier() if classifier is None else classifier
+    validate.instance("classifier", classifier, MNISTClassifier, "an MNISTClassifier (load_classifier()) or None")
     if classifier.training:
         raise ValueError("the classifier is in training mode (dropout, batch statistics); call classifier.eval()")
     device = next(classifier.parameters()).device
@@ -64,11 +67,7 @@ def classifier_outputs(images: Tensor, classifier: MNISTClassifier | None = None
 
 def _check_features(real: Tensor, fake: Tensor, min_n: int, what: str) -> None:
     for name, f in (("real features", real), ("fake features", fake)):
-        if not isinstance(f, Tensor) or f.ndim != 2:
-            shape = tuple(f.shape) if isinstance(f, Tensor) else type(f).__name__
-            raise ValueError(f"{name} should have shape (N, d), got {shape}; for images use classifier_outputs() first")
-        if not torch.isfinite(f).all():
-            raise ValueError(f"{name} contain NaN or inf")
+        validate.tensor(name, f, shape=("N", "d"), hint="; for images use classifier_outputs() first")
         if len(f) < min_n:
             raise ValueError(f"{what} needs at least {min_n} samples per set, got {len(f)} {name}")
     if real.shape[1] != fake.shape[1]:
@@ -97,8 +96,10 @@ def kid_from_features(real: Tensor, fake: Tensor, subsets: int = KID_SUBSETS, su
     from torchmetrics.image.kid import KernelInceptionDistance
 
     _check_features(real, fake, 4, "KID")
+    validate.integer("subsets", subsets)
+    validate.integer("seed", seed, low=0)
     n = min(len(real), len(fake))
-    subset_size = min(KID_SUBSET_SIZE, n // 2) if subset_size is None else subset_size
+    subset_size = min(KID_SUBSET_SIZE, n // 2) if subset_size is None else validate.integer("subset_size", subset_size)
     if not 2 <= subset_size <= n:
         raise ValueError(f"KID subset_size must be in [2, {n}] (the smaller set has {n} samples), got {subset_size}")
     with warnings.catch_warnings():
@@ -146,8 +147,8 @@ def _inside_some_ball(query: Tensor, centres: Tensor, radii: Tensor, chunk: int)
 
 def precision_recall(real: Tensor, fake: Tensor, k: int = 3, chunk: int = 1024) -> dict[str, float]:
     """Improved precision and recall (Kynkaanniemi et al. 2019) of fake features (M, d) against real (N, d)."""
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    validate.integer("k", k)
+    validate.integer("chunk", chunk)
     _check_features(real, fake, k + 1, f"precision/recall with k={k}")
     real, fake = real.double(), fake.double()
     # the manifold of a set is the union of balls around its points, each reaching its k-th nearest neighbour
@@ -173,18 +174,13 @@ def _histogram_stats(logits: Tensor, min_count: int, confidence: float) -> dict[
 def class_histogram_stats(images: Tensor, classifier: MNISTClassifier | None = None, min_count: int = 1,
                           confidence: float = 0.9) -> dict[str, float]:
     """Classes covered (predicted at least ``min_count`` times), KL(label histogram || uniform), confident fraction."""
-    if not isinstance(min_count, int) or min_count < 1:
-        raise ValueError(f"min_count must be a positive int, got {min_count!r}")
+    validate.integer("min_count", min_count)
+    validate.number("confidence", confidence, low=0, high=1, high_open=True)
     return _histogram_stats(classifier_outputs(images, classifier)[1], min_count, confidence)
 
 
 def _check_labels(labels: Tensor, n: int) -> None:
-    if not isinstance(labels, Tensor) or labels.shape != (n,) or labels.is_floating_point():
-        got = tuple(labels.shape) if isinstance(labels, Tensor) else type(labels).__name__
-        raise ValueError(f"labels should be an integer tensor of shape ({n},), one per image, got {got}")
-    if labels.min() < 0 or labels.max() >= N_CLASSES:
-        lo, hi = int(labels.min()), int(labels.max())
-        raise ValueError(f"labels should be digits 0..{N_CLASSES - 1}, got values in [{lo}, {hi}]")
+    validate.labels("labels", labels, n, N_CLASSES, dtype="int", hint="; the digits asked for, one per image")
 
 
 def conditional_accuracy(images: Tensor, labels: Tensor, classifier: MNISTClassifier | None = None) -> float:
@@ -207,6 +203,11 @@ def evaluate_images(fake: Tensor, real: Tensor | None = None, labels: Tensor | N
     check_images(fake, "fake images")
     if labels is not None:
         _check_labels(labels, len(fake))
+    validate.integer("k", k)  # checked here, before the classifier runs, with the names of this call
+    validate.integer("kid_subsets", kid_subsets)
+    if kid_subset_size is not None:
+        validate.integer("kid_subset_size", kid_subset_size)
+    validate.integer("seed", seed, low=0)
     real = heldout_mnist()[0] if real is None else real
     check_images(real, "real images")
     classifier = load_classifier() if classifier is None else classifier

@@ -9,20 +9,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import validate
 
-def _check_pair(z0: Tensor, z1: Tensor, t: float) -> None:
-    if not isinstance(z0, Tensor) or not isinstance(z1, Tensor):
-        raise TypeError(f"z0 and z1 must be tensors, got {type(z0).__name__} and {type(z1).__name__}")
-    if z0.ndim != 2 or z0.shape != z1.shape:
-        raise ValueError(f"z0 and z1 must be batches of codes of the same shape (N, d), got {tuple(z0.shape)} "
-                         f"and {tuple(z1.shape)}; a single code z of shape (d,) is z[None]")
-    if not 0.0 <= float(t) <= 1.0:
-        raise ValueError(f"t must lie in [0, 1] (0 gives z0, 1 gives z1), got {t!r}")
+
+def _check_pair(z0: Tensor, z1: Tensor, t: float) -> float:
+    """Two batches of codes (N, d) of one shape, and t in [0, 1] returned as a float."""
+    pair = "; z0 and z1 must be batches of codes of the same shape (N, d): a single code z of shape (d,) is z[None]"
+    validate.tensor("z0", z0, shape=("N", "d"), finite=False, nonempty=False, hint=pair)
+    validate.tensor("z1", z1, shape=tuple(z0.shape), finite=False, nonempty=False, hint=pair)
+    return validate.number("t", t, low=0, high=1, hint=" (0 gives z0, 1 gives z1)")
 
 
 def lerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:
     """(1 - t) z0 + t z1 for batches of codes (N, d): the straight line, which cuts inside the Gaussian shell."""
-    _check_pair(z0, z1, t)
+    t = _check_pair(z0, z1, t)
     return (1 - t) * z0 + t * z1
 
 
@@ -33,7 +33,7 @@ def slerp(z0: Tensor, z1: Tensor, t: float) -> Tensor:
     Where the rows are parallel or opposite (sin w = 0, the formula is 0/0) it falls back to ``lerp``,
     row by row, so the other rows of the batch are unaffected.
     """
-    _check_pair(z0, z1, t)
+    t = _check_pair(z0, z1, t)
     cos = (F.normalize(z0, dim=1) * F.normalize(z1, dim=1)).sum(dim=1, keepdim=True).clamp(-1.0, 1.0)  # (N, 1)
     omega = torch.acos(cos)
     sin = torch.sin(omega)

@@ -17,12 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import validate
+
 
 def _check_logits(logits: Tensor, what: str) -> None:
-    if not isinstance(logits, Tensor) or not logits.is_floating_point():
-        raise TypeError(f"{what} must be a floating-point tensor of logits, got {type(logits).__name__}")
-    if logits.numel() == 0:
-        raise ValueError(f"{what} is empty")
+    """A non-empty float tensor of D's raw outputs; not read (NaN is left to fit's divergence guard)."""
+    validate.tensor(what, logits, finite=False)
 
 
 # The discriminator maximises V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))]
@@ -84,6 +84,14 @@ def d_loss_hinge(real_out: Tensor, fake_out: Tensor) -> Tensor:
     return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
 
 
+def _check_penalty_inputs(D: nn.Module, real: Tensor, fake: Tensor | None) -> None:
+    if not callable(D):
+        raise TypeError(f"D must be the discriminator (a module or function x -> D(x)), got {type(D).__name__}")
+    validate.tensor("real", real, finite=False)
+    if fake is not None and validate.tensor("fake", fake, finite=False).shape != real.shape:
+        raise ValueError(f"fake should have the shape of real, {tuple(real.shape)}, got {tuple(fake.shape)}")
+
+
 def _input_gradients(D: nn.Module, x: Tensor) -> Tensor:
     """dD/dx for each example, flattened to (N, everything else), kept in the graph."""
     x = x.detach().requires_grad_(True)
@@ -94,6 +102,8 @@ def _input_gradients(D: nn.Module, x: Tensor) -> Tensor:
 def gradient_penalty(D: nn.Module, real: Tensor, fake: Tensor, weight: float = 10.0) -> Tensor:
     """WGAN-GP (Gulrajani et al. 2017, eq. 3): weight * E[(||grad D(x_hat)||_2 - 1)^2] at random
     interpolates x_hat = eps x + (1 - eps) G(z), one eps ~ U[0, 1] per example."""
+    _check_penalty_inputs(D, real, fake)
+    validate.number("weight", weight, low=0)
     eps = torch.rand(len(real), *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
     x_hat = eps * real.detach() + (1 - eps) * fake.detach()
     norms = _input_gradients(D, x_hat).norm(2, dim=1)  # (N,): one norm per example, not per batch
@@ -102,6 +112,8 @@ def gradient_penalty(D: nn.Module, real: Tensor, fake: Tensor, weight: float = 1
 
 def r1_penalty(D: nn.Module, real: Tensor, fake: Tensor | None = None, gamma: float = 10.0) -> Tensor:
     """R1 (Mescheder et al. 2018, eq. 9): gamma/2 * E[||grad D(x)||^2] on real data only."""
+    _check_penalty_inputs(D, real, None)  # fake is accepted, and unused, so that every penalty is (D, real, fake)
+    validate.number("gamma", gamma, low=0)
     return 0.5 * gamma * _input_gradients(D, real).pow(2).sum(dim=1).mean()
 
 
@@ -116,6 +128,13 @@ class GANLoss:
     penalty: Optional[Callable[[nn.Module, Tensor, Tensor], Tensor]] = None  # (D, real, fake) -> added to D's loss
     clip: Optional[float] = None  # clamp every weight of D to [-clip, clip] after each D step
     logits: bool = True  # is D's output a logit (D = sigmoid(output)), or a critic's score?
+
+    def __post_init__(self) -> None:
+        for field in ("d_loss", "g_loss") + (("penalty",) if self.penalty is not None else ()):
+            if not callable(getattr(self, field)):
+                raise TypeError(f"{field} must be a function, got {type(getattr(self, field)).__name__}")
+        if self.clip is not None:
+            validate.number("clip", self.clip, low=0, low_open=True)
 
 
 LOSSES: dict[str, GANLoss] = {
@@ -157,11 +176,11 @@ LOSSES: dict[str, GANLoss] = {
 
 def with_penalty_weight(loss: GANLoss, weight: float) -> GANLoss:
     """``loss`` with its penalty's weight (WGAN-GP's lambda, R1's gamma) set to ``weight``."""
+    validate.instance("loss", loss, GANLoss, "a GANLoss, e.g. get_loss('r1')")
     if loss.penalty is None:
         with_penalty = sorted(name for name, other in LOSSES.items() if other.penalty is not None)
         raise ValueError(f"loss {loss.name!r} has no penalty to weight; the losses with one are {with_penalty}")
-    if not weight >= 0:
-        raise ValueError(f"a penalty weight must be non-negative, got {weight!r}")
+    validate.number("the penalty weight", weight, low=0)
     key = "gamma" if loss.penalty is r1_penalty else "weight"
     return GANLoss(loss.name, loss.d_loss, loss.g_loss, loss.about,
                    functools.partial(loss.penalty, **{key: weight}), loss.clip, loss.logits)
@@ -169,6 +188,4 @@ def with_penalty_weight(loss: GANLoss, weight: float) -> GANLoss:
 
 def get_loss(name: str) -> GANLoss:
     """The loss pair called ``name``; see ``LOSSES``."""
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
-    return LOSSES[name]
+    return LOSSES[validate.choice("loss", name, LOSSES)]

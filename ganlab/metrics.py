@@ -17,6 +17,7 @@ import math
 import torch
 from torch import Tensor
 
+from . import validate
 from .data import GaussianMixture
 
 N_EVAL_SAMPLES = 2500
@@ -24,6 +25,8 @@ N_EVAL_SAMPLES = 2500
 
 def nearest_mode(samples: Tensor, modes: Tensor) -> tuple[Tensor, Tensor]:
     """Index of the nearest mode of each sample (N,) and the distance to it (N,)."""
+    validate.tensor("modes", modes, shape=("K", "D"))
+    validate.tensor("samples", samples, shape=("N", modes.shape[1]))
     dist = torch.cdist(samples.float(), modes.float())  # (N, K)
     d, idx = dist.min(dim=1)
     return idx, d
@@ -31,11 +34,10 @@ def nearest_mode(samples: Tensor, modes: Tensor) -> tuple[Tensor, Tensor]:
 
 def mode_stats(samples: Tensor, mixture: GaussianMixture, n_std: float = 3.0) -> dict[str, float]:
     """Modes covered, high-quality fraction and reverse KL of ``samples`` (N, D)."""
+    validate.instance("mixture", mixture, GaussianMixture, "a GaussianMixture such as ganlab.data.ring()")
+    validate.tensor("samples", samples, shape=("N", mixture.dim))  # NaN or inf: the generator has diverged
+    validate.number("n_std", n_std, low=0, low_open=True)
     samples = samples.detach().cpu()
-    if samples.ndim != 2 or samples.shape[1] != mixture.dim:
-        raise ValueError(f"samples should have shape (N, {mixture.dim}), got {tuple(samples.shape)}")
-    if not torch.isfinite(samples).all():
-        raise ValueError("samples contain NaN or inf; the generator has diverged")
     idx, dist = nearest_mode(samples, mixture.means)
     good = dist <= n_std * mixture.sigma
     counts = torch.bincount(idx[good], minlength=mixture.n_modes).double()  # (K,)
@@ -58,6 +60,11 @@ def mode_stats(samples: Tensor, mixture: GaussianMixture, n_std: float = 3.0) ->
 @torch.no_grad()
 def evaluate_generator(G: torch.nn.Module, mixture: GaussianMixture, n: int = N_EVAL_SAMPLES, seed: int = 0) -> dict[str, float]:
     """``mode_stats`` of ``n`` fresh samples from ``G`` (a module with ``.sample(n, generator)``)."""
+    if not callable(getattr(G, "sample", None)):
+        raise TypeError(f"G must be a generator with a .sample(n, generator) method, got {type(G).__name__}")
+    validate.instance("mixture", mixture, GaussianMixture, "a GaussianMixture such as ganlab.data.ring()")
+    validate.integer("n", n)
+    validate.integer("seed", seed, low=0)
     was_training = G.training
     G.eval()
     try:

@@ -9,15 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-
-def check_shape(x: Tensor, expected: tuple[int | None, ...], what: str) -> None:
-    """Raise a clear ``ValueError`` unless ``x`` has the expected shape (None = any size)."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor, got {type(x).__name__}")
-    ok = x.ndim == len(expected) and all(e is None or e == s for e, s in zip(expected, x.shape))
-    if not ok:
-        want = "(" + ", ".join("N" if e is None else str(e) for e in expected) + ")"
-        raise ValueError(f"{what} should have shape {want}, got {tuple(x.shape)}")
+from . import validate
 
 
 def _mlp(sizes: list[int], act: nn.Module, spectral_norm: bool = False) -> nn.Sequential:
@@ -35,17 +27,19 @@ class MLPGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 2, out_dim: int = 2, width: int = 128, depth: int = 3):
         super().__init__()
-        if depth < 1 or width < 1:
-            raise ValueError(f"depth and width must be positive, got depth={depth}, width={width}")
+        for name, size in dict(latent_dim=latent_dim, out_dim=out_dim, width=width, depth=depth).items():
+            validate.integer(name, size)
         self.latent_dim, self.out_dim = latent_dim, out_dim
         self.net = _mlp([latent_dim] + [width] * (depth - 1) + [out_dim], nn.ReLU())
 
     def forward(self, z: Tensor) -> Tensor:
-        check_shape(z, (None, self.latent_dim), "the generator's input z")
+        weights = next(self.parameters()).dtype
+        validate.tensor("the generator's input z", z, shape=("N", self.latent_dim), dtype=weights, finite=False)
         return self.net(z)  # (N, out_dim)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """n fresh samples G(z), z ~ N(0, I), drawn on the generator's device."""
+        validate.integer("n", n)
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator).to(device)
         return self(z)
@@ -56,11 +50,12 @@ class MLPDiscriminator(nn.Module):
 
     def __init__(self, in_dim: int = 2, width: int = 128, depth: int = 3, spectral_norm: bool = False):
         super().__init__()
-        if depth < 1 or width < 1:
-            raise ValueError(f"depth and width must be positive, got depth={depth}, width={width}")
+        for name, size in dict(in_dim=in_dim, width=width, depth=depth).items():
+            validate.integer(name, size)
         self.in_dim = in_dim
         self.net = _mlp([in_dim] + [width] * (depth - 1) + [1], nn.LeakyReLU(0.2), spectral_norm)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_shape(x, (None, self.in_dim), "the discriminator's input x")
+        weights = next(self.parameters()).dtype
+        validate.tensor("the discriminator's input x", x, shape=("N", self.in_dim), dtype=weights, finite=False)
         return self.net(x).squeeze(1)  # (N,) logits

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sized
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -10,7 +11,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from . import validate
 from .data import GaussianMixture
+
+_MIXTURE = "a GaussianMixture such as ganlab.data.ring()"
 
 
 def _ax(ax: plt.Axes | None, figsize: tuple[float, float] = (4.5, 4.5)) -> plt.Axes:
@@ -25,7 +29,27 @@ def _np(x: Tensor) -> np.ndarray:
 
 def plot_limits(mixture: GaussianMixture, margin: float = 0.5) -> float:
     """Half-width of a square window that shows every mode with some margin."""
+    validate.instance("mixture", mixture, GaussianMixture, _MIXTURE)
+    validate.number("margin", margin, low=0)
     return float(mixture.means.abs().max()) + margin
+
+
+def _check_window(mixture: GaussianMixture | None, dim: int, lim: float | None = None,
+                  resolution: int | None = None) -> None:
+    """The common arguments of the density plots: a mixture of ``dim`` dimensions, a window, a resolution."""
+    if mixture is not None:
+        validate.instance("mixture", mixture, GaussianMixture, _MIXTURE)
+        if mixture.dim != dim:
+            raise ValueError(f"mixture should be {dim}-D for this plot, got {mixture.name!r} in {mixture.dim}-D")
+    if lim is not None:
+        validate.number("lim", lim, low=0, low_open=True)
+    if resolution is not None:
+        validate.integer("resolution", resolution, low=2)
+
+
+def _check_points(name: str, x: Tensor | None, dim: int) -> None:
+    if x is not None:
+        validate.tensor(name, x, shape=("N", dim))  # NaN or inf: the generator has diverged
 
 
 def _grid_points(lim: float, resolution: int) -> tuple[np.ndarray, np.ndarray, Tensor]:
@@ -38,6 +62,8 @@ def _grid_points(lim: float, resolution: int) -> tuple[np.ndarray, np.ndarray, T
 def plot_samples_2d(samples: Tensor | None, mixture: GaussianMixture | None = None, ax: plt.Axes | None = None,
                     title: str | None = None, lim: float | None = None, resolution: int = 200) -> plt.Axes:
     """Generated samples (dots) over the true density p_data (shaded), if a mixture is given."""
+    _check_window(mixture, 2, lim, resolution)
+    _check_points("samples", samples, 2)
     ax = _ax(ax)
     lim = lim or (plot_limits(mixture) if mixture is not None else 2.0)
     if mixture is not None:
@@ -65,6 +91,9 @@ def plot_decision_surface(D: nn.Module, samples: Tensor | None = None, mixture: 
     With ``logits=False`` (a critic: WGAN, hinge, least squares) the raw score is shown instead,
     on a colour scale centred at 0.
     """
+    validate.instance("D", D, nn.Module, "the discriminator, an nn.Module")
+    _check_window(mixture, 2, lim, resolution)
+    _check_points("samples", samples, 2)
     ax = _ax(ax)
     lim = lim or (plot_limits(mixture) if mixture is not None else 2.0)
     xx, yy, pts = _grid_points(lim, resolution)
@@ -94,6 +123,13 @@ def plot_decision_surface(D: nn.Module, samples: Tensor | None = None, mixture: 
 def plot_1d(G: nn.Module | None, D: nn.Module | None, mixture: GaussianMixture, ax: plt.Axes | None = None,
             n: int = 5000, lim: float | None = None, title: str | None = None) -> plt.Axes:
     """1D picture of Goodfellow et al. (2014, fig. 1): p_data, a histogram of G(z), and D(x)."""
+    if G is not None and not callable(getattr(G, "sample", None)):
+        raise TypeError(f"G must be a generator with a .sample(n) method, or None; got {type(G).__name__}")
+    if D is not None:
+        validate.instance("D", D, nn.Module, "the discriminator, an nn.Module, or None")
+    validate.instance("mixture", mixture, GaussianMixture, "a 1-D GaussianMixture such as ganlab.data.mixture_1d()")
+    _check_window(mixture, 1, lim)
+    validate.integer("n", n)
     ax = _ax(ax, (6, 3.5))
     lim = lim or plot_limits(mixture, margin=3 * mixture.sigma + 0.5)
     xs = torch.linspace(-lim, lim, 400)[:, None]
@@ -112,6 +148,16 @@ def plot_1d(G: nn.Module | None, D: nn.Module | None, mixture: GaussianMixture, 
 def plot_history(history: dict[str, Sequence[float]], axes: Sequence[plt.Axes] | None = None,
                  smooth: int = 25) -> Sequence[plt.Axes]:
     """Losses (left) and D's mean outputs on real and fake batches (right)."""
+    if not isinstance(history, Mapping) or "step" not in history:
+        got = f"keys {sorted(history)}" if isinstance(history, Mapping) else type(history).__name__
+        raise ValueError(f"history should be a dict of lists with a 'step' list, as fit returns; got {got}")
+    plotted = ("loss_d", "loss_g", "d_real", "d_fake", "critic_real", "critic_fake")
+    for key, values in ((k, history[k]) for k in plotted if k in history):
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sized) or len(values) != len(history["step"]):
+            got = f"{len(values)} values" if isinstance(values, Sized) else type(values).__name__
+            raise ValueError(f"history[{key!r}] should be a list with one value per step ({len(history['step'])}), "
+                             f"got {got}")
+    validate.integer("smooth", smooth)
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 
@@ -146,11 +192,10 @@ def plot_history(history: dict[str, Sequence[float]], axes: Sequence[plt.Axes] |
 def image_grid(images: Tensor, nrow: int | None = None, ax: plt.Axes | None = None,
                title: str | None = None) -> plt.Axes:
     """Show a batch of images (N, C, H, W) in [-1, 1] as one grid."""
-    if images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(f"images should have shape (N, 1 or 3, H, W), got {tuple(images.shape)}")
+    validate.images("images", images, shape=("N", (1, 3), "H", "W"))
     from torchvision.utils import make_grid
 
-    nrow = nrow or int(math.ceil(math.sqrt(len(images))))
+    nrow = int(math.ceil(math.sqrt(len(images)))) if nrow is None else validate.integer("nrow", nrow)
     grid = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=2, pad_value=1.0)
     ax = _ax(ax, (5, 5))
     ax.imshow((grid.permute(1, 2, 0).numpy() + 1) / 2, cmap="gray" if images.shape[1] == 1 else None)
@@ -162,6 +207,9 @@ class LiveToyPlot:
     """A ``fit`` callback that redraws D's surface, G's samples and the losses in a notebook."""
 
     def __init__(self, mixture: GaussianMixture, n_samples: int = 1000, seed: int = 0):
+        _check_window(mixture, 2)
+        validate.integer("n_samples", n_samples)
+        validate.integer("seed", seed, low=0)
         self.mixture, self.n_samples, self.seed = mixture, n_samples, seed
 
     def __call__(self, step: int, G: nn.Module, D: nn.Module, history: dict) -> None:

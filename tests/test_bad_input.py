@@ -1,0 +1,850 @@
+"""Bad input to every public name of ganlab: a clear error at the boundary, never torch's, never a silent answer.
+
+Each case below calls one public name with one bad input. It must raise ``ValueError`` or
+``TypeError`` (or the library's own error: ``DownloadNotAllowed``, ``CheckpointError``),
+from a frame inside ``ganlab`` (so not from deep inside torch or numpy), with a message that
+names the argument and says what was expected and what was given. ``test_the_sweep_is_complete``
+fails when a public name has neither a case nor a reason in ``NOT_SWEPT``.
+
+Kinds of bad input tried so far (add to the list, and the table, as the library grows):
+
+- wrong type: a list, a numpy array, a string, None or a dict where a tensor, a module, a
+  number, a mixture, a loss or a config is needed;
+- wrong shape: a missing or extra dimension, the wrong latent, feature, channel or image size
+  (8x8 digits where 28x28 are read), pairs that do not match (real and fake, z0 and z1,
+  labels and images);
+- wrong dtype: integer tensors where floats are needed, floats (or int32) where class indices
+  are needed, uint8 images, bool logits, float64 where the weights are float32;
+- NaN and inf: in data, points, features, images and samples (metrics, data, plots);
+- empty tensors and empty sequences;
+- sizes and counts that are zero, negative, fractional, booleans or strings;
+- numbers out of range: negative penalty weights, t outside [0, 1], confidence >= 1, a
+  held-out count that leaves nothing to train on, decays outside (0, 1), negative seeds;
+- images out of range: [0, 255] where [-1, 1] is expected;
+- unknown names: datasets, toy distributions, losses, devices, config fields, CLI recipes;
+- switches with values that mean nothing: GANLAB_FAST=maybe, download="no", enabled="no";
+- files: a checkpoint or classifier weights that are missing, corrupted or of another shape.
+
+Deliberately accepted: NaN in a forward pass or a loss (checking would read every value, a GPU
+sync per training step; ``fit`` stops on a NaN loss), and an empty batch of codes in ``lerp``
+and ``slerp`` (interpolating no codes gives no codes).
+
+A case marked ``pending=...`` is a strict xfail that says what the library still lacks (all
+of them are in train, loop, checkpoint, amp, recipes and image_recipes, which were being
+rewritten when the sweep was written). Once the library is fixed the strict mark fails the
+case until the mark is removed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import ganlab
+from ganlab import classifier, cli, convnets, data, env, image_metrics, latent, losses, metrics, nets, plot
+
+BAD_INPUT = (ValueError, TypeError)
+NAN, INF = float("nan"), float("inf")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # the public name swept, as module.qualname of where it is defined
+    bad: str  # the bad input, in words
+    call: Callable[[], Any]
+    words: tuple[str, ...]  # the message must contain each (identifiers as whole words): the argument, expected, got
+    raises: tuple[type[BaseException], ...] = BAD_INPUT
+    pending: str | None = None  # strict xfail: what the library still lacks
+
+
+# --------------------------------------------------------------------------- tiny inputs
+def mlp_g() -> nn.Module:
+    return nets.MLPGenerator(latent_dim=2, out_dim=2, width=8, depth=2)
+
+
+def mlp_d() -> nn.Module:
+    return nets.MLPDiscriminator(in_dim=2, width=8, depth=2)
+
+
+def dc_g() -> nn.Module:
+    return convnets.DCGANGenerator(latent_dim=8, channels=1, width=8, image_size=28)
+
+
+def dc_d() -> nn.Module:
+    return convnets.DCGANDiscriminator(channels=1, width=8, image_size=28)
+
+
+def cond_g() -> nn.Module:
+    return convnets.ConditionalDCGANGenerator(n_classes=10, latent_dim=8, channels=1, width=8, image_size=28)
+
+
+def proj_d() -> nn.Module:
+    return convnets.ProjectionDiscriminator(n_classes=10, channels=1, width=8, image_size=28)
+
+
+def cbn() -> nn.Module:
+    return convnets.ConditionalBatchNorm2d(8, n_classes=10)
+
+
+def digits(n: int = 4, low: float = -1.0, high: float = 1.0, side: int = 28) -> torch.Tensor:
+    """n images (n, 1, side, side) with values from low to high."""
+    return torch.linspace(low, high, n * side * side).reshape(n, 1, side, side)
+
+
+def feats(n: int = 8, d: int = 4) -> torch.Tensor:
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(n))
+
+
+def with_nan(x: torch.Tensor, value: float = NAN) -> torch.Tensor:
+    x = x.clone()
+    x.view(-1)[0] = value
+    return x
+
+
+def ints(*shape: int) -> torch.Tensor:
+    return torch.zeros(*shape, dtype=torch.long)
+
+
+def opt(module: nn.Module) -> torch.optim.Optimizer:
+    return torch.optim.SGD(module.parameters(), lr=0.1)
+
+
+def env_var(name: str, value: str, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """fn called with the environment variable ``name`` set to ``value``, restored afterwards."""
+    def call() -> Any:
+        old = os.environ.get(name)
+        os.environ[name] = value
+        try:
+            return fn()
+        finally:
+            if old is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = old
+    return call
+
+
+def tiny_config(**changes: Any) -> Any:
+    return ganlab.TrainConfig(**{"steps": 2, "batch_size": 4, "progress": False, **changes})
+
+
+def saved_checkpoint() -> Path:
+    """A real checkpoint of mlp_g() in the current (temporary) folder."""
+    from ganlab.checkpoint import save_checkpoint
+
+    return save_checkpoint("saved.pt", step=1, G=mlp_g())
+
+
+def garbage(name: str = "garbage.pt") -> Path:
+    Path(name).write_bytes(b"not a checkpoint")
+    return Path(name)
+
+
+def mnist_classifier() -> nn.Module:
+    return classifier.load_classifier("cpu")
+
+
+# --------------------------------------------------------------------------- the table
+C = Case
+CASES: list[Case] = [
+    # ---- data
+    C("data.GaussianMixture", "means a list", lambda: data.GaussianMixture("m", [[0.0, 0.0]], 0.1),
+      ("means", "torch.Tensor", "list")),
+    C("data.GaussianMixture", "means of one dimension", lambda: data.GaussianMixture("m", torch.zeros(3), 0.1),
+      ("means", "(K, D)", "(3,)")),
+    C("data.GaussianMixture", "a NaN mean", lambda: data.GaussianMixture("m", with_nan(torch.zeros(3, 2)), 0.1),
+      ("means", "NaN")),
+    C("data.GaussianMixture", "sigma 0", lambda: data.GaussianMixture("m", torch.zeros(3, 2), 0.0),
+      ("sigma", "positive", "0.0")),
+    C("data.GaussianMixture", "sigma a string", lambda: data.GaussianMixture("m", torch.zeros(3, 2), "0.1"),
+      ("sigma", "number", "str")),
+    C("data.GaussianMixture.sample_with_labels", "n 0", lambda: data.ring().sample_with_labels(0), ("n", "positive")),
+    C("data.GaussianMixture.sample_with_labels", "n fractional", lambda: data.ring().sample_with_labels(2.5),
+      ("n", "integer", "float")),
+    C("data.GaussianMixture.sample", "n a string", lambda: data.ring().sample("8"), ("n", "integer", "str")),
+    C("data.GaussianMixture.log_prob", "3-D points for a 2-D mixture (was reshaped silently)",
+      lambda: data.ring().log_prob(torch.zeros(4, 3)), ("x", "(n, 2)", "(4, 3)")),
+    C("data.GaussianMixture.log_prob", "a numpy array", lambda: data.ring().log_prob(np.zeros((4, 2))),
+      ("x", "torch.Tensor", "numpy")),
+    C("data.GaussianMixture.log_prob", "a NaN point", lambda: data.ring().log_prob(with_nan(torch.zeros(4, 2))),
+      ("x", "NaN")),
+    C("data.ring", "n_modes 0 (was an empty mixture)", lambda: data.ring(n_modes=0), ("n_modes", "positive", "0")),
+    C("data.ring", "radius negative", lambda: data.ring(radius=-1.0), ("radius", "positive", "-1.0")),
+    C("data.ring", "sigma NaN", lambda: data.ring(sigma=NAN), ("sigma", "positive", "nan")),
+    C("data.grid", "side 0 (was an empty mixture)", lambda: data.grid(side=0), ("side", "positive")),
+    C("data.grid", "spacing a string", lambda: data.grid(spacing="2"), ("spacing", "number", "str")),
+    C("data.mixture_1d", "no means (was an empty mixture)", lambda: data.mixture_1d(means=()),
+      ("means", "non-empty", "()")),
+    C("data.mixture_1d", "a mean that is a string", lambda: data.mixture_1d(means=(0.0, "a")),
+      ("means[1]", "number", "str")),
+    C("data.mixture_1d", "sigma negative", lambda: data.mixture_1d(sigma=-0.5), ("sigma", "positive")),
+    C("data.toy", "an unknown name", lambda: data.toy("circle"), ("toy distribution", "'circle'", "ring")),
+    C("data.load", "an unknown dataset", lambda: data.load("imagenet"), ("dataset", "'imagenet'", "mnist")),
+    C("data.load", "a dataset that needs a download, offline", lambda: data.load("cifar10", download=False),
+      ("'cifar10'", "download", "'mnist'"), raises=(data.DownloadNotAllowed,)),
+    C("data.load", "n 0", lambda: data.load("ring", n=0), ("n", "positive", "0")),
+    C("data.load", "n fractional", lambda: data.load("ring", n=2.5), ("n", "integer", "float")),
+    C("data.load", "seed negative", lambda: data.load("moons", n=8, seed=-1), ("seed", "non-negative", "-1")),
+    C("data.load", "download a string (was truthy: a download)", lambda: data.load("cifar10", download="no"),
+      ("download", "'no'")),
+    # ---- nets
+    C("nets.MLPGenerator", "width 0", lambda: nets.MLPGenerator(width=0), ("width", "positive", "0")),
+    C("nets.MLPGenerator", "latent_dim a string", lambda: nets.MLPGenerator(latent_dim="2"),
+      ("latent_dim", "integer", "str")),
+    C("nets.MLPGenerator", "depth fractional", lambda: nets.MLPGenerator(depth=2.5), ("depth", "integer", "float")),
+    C("nets.MLPGenerator.forward", "z of the wrong width", lambda: mlp_g()(torch.zeros(4, 3)),
+      ("z", "(N, 2)", "(4, 3)")),
+    C("nets.MLPGenerator.forward", "integer z", lambda: mlp_g()(ints(4, 2)), ("z", "torch.float32", "torch.int64")),
+    C("nets.MLPGenerator.forward", "float64 z for float32 weights", lambda: mlp_g()(torch.zeros(4, 2).double()),
+      ("z", "torch.float32", "torch.float64")),
+    C("nets.MLPGenerator.forward", "z a list", lambda: mlp_g()([[0.0, 0.0]]), ("z", "torch.Tensor", "list")),
+    C("nets.MLPGenerator.forward", "an empty z", lambda: mlp_g()(torch.zeros(0, 2)), ("z", "empty", "(0, 2)")),
+    C("nets.MLPGenerator.sample", "n 0 (was an empty batch)", lambda: mlp_g().sample(0), ("n", "positive")),
+    C("nets.MLPGenerator.sample", "n negative", lambda: mlp_g().sample(-3), ("n", "positive", "-3")),
+    C("nets.MLPDiscriminator", "in_dim 0", lambda: nets.MLPDiscriminator(in_dim=0), ("in_dim", "positive")),
+    C("nets.MLPDiscriminator.forward", "x of one dimension", lambda: mlp_d()(torch.zeros(4)),
+      ("x", "(N, 2)", "(4,)")),
+    C("nets.MLPDiscriminator.forward", "integer x", lambda: mlp_d()(ints(4, 2)), ("x", "torch.int64")),
+    C("nets.MLPDiscriminator.forward", "x a numpy array", lambda: mlp_d()(np.zeros((4, 2), np.float32)),
+      ("x", "torch.Tensor", "numpy")),
+    # ---- convnets
+    C("convnets.dcgan_init_", "a tensor, not a module", lambda: convnets.dcgan_init_(torch.zeros(3)),
+      ("module", "nn.Module", "Tensor")),
+    C("convnets.ConditionalBatchNorm2d", "num_features 0", lambda: convnets.ConditionalBatchNorm2d(0, 10),
+      ("num_features", "positive")),
+    C("convnets.ConditionalBatchNorm2d", "n_classes a string", lambda: convnets.ConditionalBatchNorm2d(8, "10"),
+      ("n_classes", "integer", "str")),
+    C("convnets.ConditionalBatchNorm2d.forward", "x with the wrong channels",
+      lambda: cbn()(torch.zeros(4, 3, 4, 4), ints(4)), ("x", "(N, 8, H, W)", "(4, 3, 4, 4)")),
+    C("convnets.ConditionalBatchNorm2d.forward", "integer x", lambda: cbn()(ints(4, 8, 4, 4), ints(4)),
+      ("x", "torch.int64")),
+    C("convnets.ConditionalBatchNorm2d.forward", "float labels",
+      lambda: cbn()(torch.zeros(4, 8, 4, 4), torch.zeros(4)), ("y", "LongTensor", "torch.float32")),
+    C("convnets.ConditionalBatchNorm2d.forward", "labels out of range",
+      lambda: cbn()(torch.zeros(4, 8, 4, 4), torch.tensor([0, 1, 2, 10])), ("y", "[0, 10)", "10")),
+    C("convnets.DCGANGenerator", "image_size 48", lambda: convnets.DCGANGenerator(image_size=48),
+      ("image_size", "[28, 32, 64]", "48")),
+    C("convnets.DCGANGenerator", "latent_dim 0", lambda: convnets.DCGANGenerator(latent_dim=0),
+      ("latent_dim", "positive")),
+    C("convnets.DCGANGenerator", "width fractional", lambda: convnets.DCGANGenerator(width=2.5),
+      ("width", "integer", "float")),
+    C("convnets.DCGANGenerator", "channels a bool", lambda: convnets.DCGANGenerator(channels=True),
+      ("channels", "integer", "bool")),
+    C("convnets.DCGANGenerator.forward", "z of the wrong width", lambda: dc_g()(torch.zeros(4, 5)),
+      ("z", "(N, 8)", "(4, 5)")),
+    C("convnets.DCGANGenerator.forward", "z as a 2x2 map", lambda: dc_g()(torch.zeros(4, 8, 2, 2)),
+      ("z", "(N, 8, 1, 1)", "(4, 8, 2, 2)")),
+    C("convnets.DCGANGenerator.forward", "integer z", lambda: dc_g()(ints(4, 8)), ("z", "torch.int64")),
+    C("convnets.DCGANGenerator.forward", "float64 z", lambda: dc_g()(torch.zeros(4, 8).double()),
+      ("z", "torch.float32", "torch.float64")),
+    C("convnets.DCGANGenerator.forward", "z a list", lambda: dc_g()([[0.0] * 8]), ("z", "torch.Tensor", "list")),
+    C("convnets.DCGANGenerator.sample", "n 0", lambda: dc_g().sample(0), ("n", "positive")),
+    C("convnets.DCGANGenerator.sample", "n a string", lambda: dc_g().sample("4"), ("n", "integer", "str")),
+    C("convnets.DCGANDiscriminator", "channels 0 (was not checked)", lambda: convnets.DCGANDiscriminator(channels=0),
+      ("channels", "positive")),
+    C("convnets.DCGANDiscriminator", "image_size a string", lambda: convnets.DCGANDiscriminator(image_size="28"),
+      ("image_size", "[28, 32, 64]", "'28'")),
+    C("convnets.DCGANDiscriminator.forward", "32 px images for a 28 px D", lambda: dc_d()(digits(2, side=32)),
+      ("x", "(N, 1, 28, 28)", "(2, 1, 32, 32)")),
+    C("convnets.DCGANDiscriminator.forward", "8x8 digits", lambda: dc_d()(digits(2, side=8)),
+      ("x", "(N, 1, 28, 28)", "(2, 1, 8, 8)")),
+    C("convnets.DCGANDiscriminator.forward", "uint8 images", lambda: dc_d()(digits(2).to(torch.uint8)),
+      ("x", "torch.uint8")),
+    C("convnets.DCGANDiscriminator.forward", "a numpy array", lambda: dc_d()(digits(2).numpy()),
+      ("x", "torch.Tensor", "numpy")),
+    C("convnets.ConditionalDCGANGenerator", "n_classes 0", lambda: convnets.ConditionalDCGANGenerator(n_classes=0),
+      ("n_classes", "positive")),
+    C("convnets.ConditionalDCGANGenerator.forward", "int32 labels", lambda: cond_g()(torch.zeros(4, 8), ints(4).int()),
+      ("y", "LongTensor", "torch.int32")),
+    C("convnets.ConditionalDCGANGenerator.forward", "fewer labels than codes",
+      lambda: cond_g()(torch.zeros(4, 8), ints(3)), ("y", "(4,)", "(3,)")),
+    C("convnets.ConditionalDCGANGenerator.forward", "z of the wrong width",
+      lambda: cond_g()(torch.zeros(4, 7), ints(4)), ("z", "(N, 8)", "(4, 7)")),
+    C("convnets.ConditionalDCGANGenerator.sample", "n 0", lambda: cond_g().sample(0), ("n", "positive")),
+    C("convnets.ConditionalDCGANGenerator.sample", "labels a list", lambda: cond_g().sample(2, labels=[0, 1]),
+      ("labels", "torch.Tensor", "list")),
+    C("convnets.ConditionalDCGANGenerator.sample", "labels out of range",
+      lambda: cond_g().sample(2, labels=torch.tensor([0, 12])), ("labels", "[0, 10)", "12")),
+    C("convnets.ProjectionDiscriminator", "channels negative",
+      lambda: convnets.ProjectionDiscriminator(channels=-1), ("channels", "positive", "-1")),
+    C("convnets.ProjectionDiscriminator.phi", "images without a channel axis", lambda: proj_d().phi(digits(2)[:, 0]),
+      ("x", "(N, 1, 28, 28)", "(2, 28, 28)")),
+    C("convnets.ProjectionDiscriminator.forward", "labels a list", lambda: proj_d()(digits(2), [0, 1]),
+      ("y", "torch.Tensor", "list")),
+    C("convnets.ProjectionDiscriminator.forward", "a negative label",
+      lambda: proj_d()(digits(2), torch.tensor([-1, 1])), ("y", "[0, 10)", "-1")),
+    # ---- losses (NaN passes through on purpose: see the docstring)
+    C("losses.d_loss_bce", "real_logits a list", lambda: losses.d_loss_bce([0.1], torch.zeros(1)),
+      ("real_logits", "torch.Tensor", "list")),
+    C("losses.d_loss_bce", "integer fake_logits", lambda: losses.d_loss_bce(torch.zeros(2), ints(2)),
+      ("fake_logits", "floating-point", "torch.int64")),
+    C("losses.d_loss_bce", "empty real_logits", lambda: losses.d_loss_bce(torch.zeros(0), torch.zeros(2)),
+      ("real_logits", "empty")),
+    C("losses.g_loss_minimax", "a numpy array", lambda: losses.g_loss_minimax(np.zeros(3)),
+      ("fake_logits", "torch.Tensor", "numpy")),
+    C("losses.g_loss_nonsaturating", "integer logits", lambda: losses.g_loss_nonsaturating(ints(3)),
+      ("fake_logits", "floating-point", "torch.int64")),
+    C("losses.d_loss_lsgan", "empty fake_out", lambda: losses.d_loss_lsgan(torch.zeros(2), torch.zeros(0)),
+      ("fake_out", "empty")),
+    C("losses.g_loss_lsgan", "a list", lambda: losses.g_loss_lsgan([0.5]), ("fake_out", "torch.Tensor", "list")),
+    C("losses.d_loss_wasserstein", "integer fake_out", lambda: losses.d_loss_wasserstein(torch.zeros(2), ints(2)),
+      ("fake_out", "floating-point")),
+    C("losses.g_loss_wasserstein", "a string", lambda: losses.g_loss_wasserstein("0.5"),
+      ("fake_out", "torch.Tensor", "str")),
+    C("losses.d_loss_hinge", "bool real_out", lambda: losses.d_loss_hinge(torch.ones(2, dtype=torch.bool),
+                                                                         torch.zeros(2)),
+      ("real_out", "floating-point", "torch.bool")),
+    C("losses.gradient_penalty", "fake of another batch size (was broadcast silently)",
+      lambda: losses.gradient_penalty(mlp_d(), torch.zeros(4, 2), torch.zeros(1, 2)), ("fake", "(4, 2)", "(1, 2)")),
+    C("losses.gradient_penalty", "weight negative",
+      lambda: losses.gradient_penalty(mlp_d(), torch.zeros(4, 2), torch.zeros(4, 2), weight=-1.0),
+      ("weight", "non-negative", "-1.0")),
+    C("losses.gradient_penalty", "D a string",
+      lambda: losses.gradient_penalty("D", torch.zeros(4, 2), torch.zeros(4, 2)),
+      ("D", "str")),
+    C("losses.gradient_penalty", "integer real", lambda: losses.gradient_penalty(mlp_d(), ints(4, 2), ints(4, 2)),
+      ("real", "floating-point", "torch.int64")),
+    C("losses.r1_penalty", "integer real", lambda: losses.r1_penalty(mlp_d(), ints(4, 2)),
+      ("real", "floating-point", "torch.int64")),
+    C("losses.r1_penalty", "gamma a string", lambda: losses.r1_penalty(mlp_d(), torch.zeros(4, 2), gamma="10"),
+      ("gamma", "number", "str")),
+    C("losses.GANLoss", "d_loss None", lambda: losses.GANLoss("x", None, losses.g_loss_wasserstein, "about"),
+      ("d_loss", "function", "NoneType")),
+    C("losses.GANLoss", "clip negative",
+      lambda: losses.GANLoss("x", losses.d_loss_wasserstein, losses.g_loss_wasserstein, "about", clip=-0.01),
+      ("clip", "positive", "-0.01")),
+    C("losses.with_penalty_weight", "a loss name instead of a GANLoss", lambda: losses.with_penalty_weight("r1", 1.0),
+      ("loss", "GANLoss", "str")),
+    C("losses.with_penalty_weight", "weight negative", lambda: losses.with_penalty_weight(losses.get_loss("r1"), -1.0),
+      ("penalty weight", "non-negative", "-1.0")),
+    C("losses.with_penalty_weight", "weight a string", lambda: losses.with_penalty_weight(losses.get_loss("r1"), "1"),
+      ("penalty weight", "number", "str")),
+    C("losses.with_penalty_weight", "a loss without a penalty",
+      lambda: losses.with_penalty_weight(losses.get_loss("hinge"), 1.0), ("'hinge'", "no penalty", "r1")),
+    C("losses.get_loss", "an unknown name", lambda: losses.get_loss("huber"), ("loss", "'huber'", "nonsaturating")),
+    C("losses.get_loss", "a list of names", lambda: losses.get_loss(["r1"]), ("loss", "['r1']", "nonsaturating")),
+    # ---- latent
+    C("latent.lerp", "z0 a list", lambda: latent.lerp([0.0], torch.zeros(1, 1), 0.5), ("z0", "torch.Tensor", "list")),
+    C("latent.lerp", "single codes (d,)", lambda: latent.lerp(torch.zeros(8), torch.ones(8), 0.5),
+      ("z0", "(N, d)", "(8,)", "z[None]")),
+    C("latent.lerp", "z1 of another shape", lambda: latent.lerp(torch.zeros(3, 8), torch.zeros(3, 4), 0.5),
+      ("z1", "(3, 8)", "(3, 4)")),
+    C("latent.lerp", "t 1.5", lambda: latent.lerp(torch.zeros(3, 8), torch.ones(3, 8), 1.5), ("t", "[0, 1]", "1.5")),
+    C("latent.lerp", "t a string (was read as a number)",
+      lambda: latent.lerp(torch.zeros(3, 8), torch.ones(3, 8), "0.5"),
+      ("t", "number", "str")),
+    C("latent.lerp", "integer codes", lambda: latent.lerp(ints(3, 8), ints(3, 8), 0.5), ("z0", "floating-point")),
+    C("latent.slerp", "t NaN", lambda: latent.slerp(torch.zeros(3, 8), torch.ones(3, 8), NAN), ("t", "[0, 1]", "nan")),
+    C("latent.slerp", "z1 a numpy array", lambda: latent.slerp(torch.zeros(3, 8), np.ones((3, 8)), 0.5),
+      ("z1", "torch.Tensor", "numpy")),
+    C("latent.slerp", "integer codes (was torch's error)", lambda: latent.slerp(ints(3, 8), ints(3, 8), 0.5),
+      ("z0", "floating-point", "torch.int64")),
+    # ---- metrics
+    C("metrics.nearest_mode", "3-D samples for 2-D modes", lambda: metrics.nearest_mode(torch.zeros(5, 3),
+                                                                                        torch.zeros(8, 2)),
+      ("samples", "(N, 2)", "(5, 3)")),
+    C("metrics.nearest_mode", "modes a list", lambda: metrics.nearest_mode(torch.zeros(5, 2), [[0.0, 0.0]]),
+      ("modes", "torch.Tensor", "list")),
+    C("metrics.nearest_mode", "a NaN sample", lambda: metrics.nearest_mode(with_nan(torch.zeros(5, 2)),
+                                                                           torch.zeros(8, 2)),
+      ("samples", "NaN")),
+    C("metrics.mode_stats", "a NaN sample (the generator diverged)",
+      lambda: metrics.mode_stats(with_nan(torch.zeros(10, 2)), data.ring()), ("samples", "NaN")),
+    C("metrics.mode_stats", "an inf sample", lambda: metrics.mode_stats(with_nan(torch.zeros(10, 2), INF), data.ring()),
+      ("samples", "inf")),
+    C("metrics.mode_stats", "1-D samples for a 2-D mixture",
+      lambda: metrics.mode_stats(torch.zeros(10, 1), data.ring()),
+      ("samples", "(N, 2)", "(10, 1)")),
+    C("metrics.mode_stats", "no samples (was ZeroDivisionError)", lambda: metrics.mode_stats(torch.zeros(0, 2),
+                                                                                             data.ring()),
+      ("samples", "empty")),
+    C("metrics.mode_stats", "samples a list", lambda: metrics.mode_stats([[0.0, 1.0]], data.ring()),
+      ("samples", "torch.Tensor", "list")),
+    C("metrics.mode_stats", "integer samples", lambda: metrics.mode_stats(ints(10, 2), data.ring()),
+      ("samples", "floating-point", "torch.int64")),
+    C("metrics.mode_stats", "the mixture's name instead of the mixture",
+      lambda: metrics.mode_stats(torch.zeros(10, 2), "ring"), ("mixture", "GaussianMixture", "str")),
+    C("metrics.mode_stats", "n_std negative (was 0 high quality, silently)",
+      lambda: metrics.mode_stats(torch.zeros(10, 2), data.ring(), n_std=-3.0), ("n_std", "positive", "-3.0")),
+    C("metrics.evaluate_generator", "n 0", lambda: metrics.evaluate_generator(mlp_g(), data.ring(), n=0),
+      ("n", "positive")),
+    C("metrics.evaluate_generator", "G without .sample", lambda: metrics.evaluate_generator(nn.Linear(2, 2),
+                                                                                            data.ring()),
+      ("G", ".sample", "Linear")),
+    C("metrics.evaluate_generator", "no mixture", lambda: metrics.evaluate_generator(mlp_g(), None),
+      ("mixture", "GaussianMixture", "NoneType")),
+    C("metrics.evaluate_generator", "seed negative", lambda: metrics.evaluate_generator(mlp_g(), data.ring(), seed=-1),
+      ("seed", "non-negative")),
+    # ---- classifier
+    C("classifier.check_images", "no channel axis", lambda: classifier.check_images(digits(2)[:, 0]),
+      ("images", "(N, 1, 28, 28)", "(2, 28, 28)")),
+    C("classifier.check_images", "pixels 0..255", lambda: classifier.check_images(digits(2, 0.0, 255.0)),
+      ("images", "[-1, 1]", "255", "127.5")),
+    C("classifier.check_images", "uint8 images", lambda: classifier.check_images(digits(2).to(torch.uint8)),
+      ("images", "torch.uint8", "127.5")),
+    C("classifier.check_images", "a NaN pixel", lambda: classifier.check_images(with_nan(digits(2))),
+      ("images", "NaN")),
+    C("classifier.check_images", "no images", lambda: classifier.check_images(digits(2)[:0]), ("images", "empty")),
+    C("classifier.check_images", "a list", lambda: classifier.check_images(digits(1).tolist()),
+      ("images", "torch.Tensor", "list")),
+    C("classifier.MNISTClassifier", "width 0", lambda: classifier.MNISTClassifier(width=0), ("width", "positive")),
+    C("classifier.MNISTClassifier", "feature_dim a string", lambda: classifier.MNISTClassifier(feature_dim="128"),
+      ("feature_dim", "integer", "str")),
+    C("classifier.MNISTClassifier.features", "8x8 digits", lambda: classifier.MNISTClassifier().features(
+        digits(2, side=8)), ("images", "(N, 1, 28, 28)", "(2, 1, 8, 8)")),
+    C("classifier.MNISTClassifier.features", "float64 images (was torch's error)",
+      lambda: classifier.MNISTClassifier().features(digits(2).double()), ("images", "torch.float32", "torch.float64")),
+    C("classifier.MNISTClassifier.forward", "pixels 0..255", lambda: classifier.MNISTClassifier()(digits(2, 0, 255)),
+      ("images", "[-1, 1]", "255")),
+    C("classifier.MNISTClassifier.features_and_logits", "a NaN pixel",
+      lambda: classifier.MNISTClassifier().features_and_logits(with_nan(digits(2))), ("images", "NaN")),
+    C("classifier.load_classifier", "no weights at path", lambda: classifier.load_classifier(path="no/such/file.pt"),
+      ("no classifier weights", "no/such/file.pt"), raises=(FileNotFoundError,)),
+    C("classifier.load_classifier", "path a number", lambda: classifier.load_classifier(path=5),
+      ("path", "int")),
+    C("classifier.load_classifier", "an unknown device (was torch's error)", lambda: classifier.load_classifier("gpu"),
+      ("'gpu'", "device", "cpu")),
+    C("classifier.mnist_split", "every digit held out (was an empty training split)",
+      lambda: classifier.mnist_split(heldout_per_class=500), ("heldout_per_class", "500")),
+    C("classifier.mnist_split", "seed negative", lambda: classifier.mnist_split(seed=-1), ("seed", "non-negative")),
+    # ---- image_metrics
+    C("image_metrics.classifier_outputs", "pixels 0..255",
+      lambda: image_metrics.classifier_outputs(digits(2, 0, 255)), ("images", "[-1, 1]", "255")),
+    C("image_metrics.classifier_outputs", "batch_size 0 (was range()'s error)",
+      lambda: image_metrics.classifier_outputs(digits(2), batch_size=0), ("batch_size", "positive")),
+    C("image_metrics.classifier_outputs", "classifier a string",
+      lambda: image_metrics.classifier_outputs(digits(2), classifier="mnist"),
+      ("classifier", "MNISTClassifier", "str")),
+    C("image_metrics.fid_from_features", "a NaN feature",
+      lambda: image_metrics.fid_from_features(feats(), with_nan(feats())), ("fake features", "NaN")),
+    C("image_metrics.fid_from_features", "images instead of features",
+      lambda: image_metrics.fid_from_features(digits(4), digits(4)), ("real features", "(N, d)", "classifier_outputs")),
+    C("image_metrics.fid_from_features", "features of different dimensions",
+      lambda: image_metrics.fid_from_features(feats(8, 4), feats(8, 3)), ("dimension", "4", "3")),
+    C("image_metrics.fid_from_features", "a list", lambda: image_metrics.fid_from_features(feats().tolist(), feats()),
+      ("real features", "torch.Tensor", "list")),
+    C("image_metrics.fid_from_features", "one sample", lambda: image_metrics.fid_from_features(feats(1), feats()),
+      ("at least 2", "1 real features")),
+    C("image_metrics.kid_from_features", "subset_size larger than the sets",
+      lambda: image_metrics.kid_from_features(feats(), feats(), subset_size=100), ("subset_size", "100")),
+    C("image_metrics.kid_from_features", "subsets 0 (was torchmetrics' error)",
+      lambda: image_metrics.kid_from_features(feats(), feats(), subsets=0), ("subsets", "positive")),
+    C("image_metrics.kid_from_features", "an inf feature",
+      lambda: image_metrics.kid_from_features(with_nan(feats(), INF), feats()), ("real features", "inf")),
+    C("image_metrics.fid", "uint8 real images", lambda: image_metrics.fid(digits(4).to(torch.uint8), digits(4)),
+      ("real images", "torch.uint8")),
+    C("image_metrics.fid", "8x8 fake digits", lambda: image_metrics.fid(digits(4), digits(4, side=8)),
+      ("fake images", "(N, 1, 28, 28)", "(4, 1, 8, 8)")),
+    C("image_metrics.kid", "a NaN real image", lambda: image_metrics.kid(with_nan(digits(4)), digits(4)),
+      ("real images", "NaN")),
+    C("image_metrics.kid", "subsets a string",
+      lambda: image_metrics.kid(digits(8), digits(8), mnist_classifier(), subsets="10"), ("subsets", "integer", "str")),
+    C("image_metrics.precision_recall", "k 0", lambda: image_metrics.precision_recall(feats(), feats(), k=0),
+      ("k", "positive", "0")),
+    C("image_metrics.precision_recall", "chunk 0 (was range()'s error)",
+      lambda: image_metrics.precision_recall(feats(), feats(), chunk=0), ("chunk", "positive")),
+    C("image_metrics.precision_recall", "fewer samples than k + 1",
+      lambda: image_metrics.precision_recall(feats(), feats(3), k=3), ("at least 4", "fake features")),
+    C("image_metrics.class_histogram_stats", "min_count 0",
+      lambda: image_metrics.class_histogram_stats(digits(2), min_count=0), ("min_count", "positive")),
+    C("image_metrics.class_histogram_stats", "confidence 1.5 (was a fraction of 0, silently)",
+      lambda: image_metrics.class_histogram_stats(digits(2), confidence=1.5), ("confidence", "[0, 1)", "1.5")),
+    C("image_metrics.class_histogram_stats", "pixels 0..255",
+      lambda: image_metrics.class_histogram_stats(digits(2, 0, 255)), ("images", "[-1, 1]")),
+    C("image_metrics.conditional_accuracy", "float labels",
+      lambda: image_metrics.conditional_accuracy(digits(4), torch.zeros(4)), ("labels", "integer", "torch.float32")),
+    C("image_metrics.conditional_accuracy", "labels 10..13", lambda: image_metrics.conditional_accuracy(
+        digits(4), torch.arange(10, 14)), ("labels", "[0, 10)", "13", "digits")),
+    C("image_metrics.conditional_accuracy", "fewer labels than images",
+      lambda: image_metrics.conditional_accuracy(digits(4), ints(2)), ("labels", "(4,)", "(2,)")),
+    C("image_metrics.evaluate_images", "8x8 fake digits", lambda: image_metrics.evaluate_images(digits(4, side=8)),
+      ("fake images", "(N, 1, 28, 28)", "(4, 1, 8, 8)")),
+    C("image_metrics.evaluate_images", "float labels", lambda: image_metrics.evaluate_images(digits(4),
+                                                                                             labels=torch.zeros(4)),
+      ("labels", "integer", "torch.float32")),
+    C("image_metrics.evaluate_images", "k 0 (before the classifier runs)",
+      lambda: image_metrics.evaluate_images(digits(8), real=digits(8), k=0), ("k", "positive")),
+    C("image_metrics.evaluate_images", "kid_subsets 0",
+      lambda: image_metrics.evaluate_images(digits(8), real=digits(8), kid_subsets=0), ("kid_subsets", "positive")),
+    C("image_metrics.evaluate_images", "real pixels 0..255",
+      lambda: image_metrics.evaluate_images(digits(8), real=digits(8, 0, 255)), ("real images", "[-1, 1]", "255")),
+    # ---- plot
+    C("plot.plot_limits", "the mixture's name", lambda: plot.plot_limits("ring"),
+      ("mixture", "GaussianMixture", "str")),
+    C("plot.plot_limits", "margin negative", lambda: plot.plot_limits(data.ring(), margin=-1.0),
+      ("margin", "non-negative")),
+    C("plot.plot_samples_2d", "3-D samples (were drawn from 2 columns, silently)",
+      lambda: plot.plot_samples_2d(torch.zeros(10, 3), data.ring()), ("samples", "(N, 2)", "(10, 3)")),
+    C("plot.plot_samples_2d", "samples a list", lambda: plot.plot_samples_2d([[0.0, 0.0]]),
+      ("samples", "torch.Tensor", "list")),
+    C("plot.plot_samples_2d", "NaN samples (were not drawn, silently)",
+      lambda: plot.plot_samples_2d(with_nan(torch.zeros(10, 2))), ("samples", "NaN")),
+    C("plot.plot_samples_2d", "a 1-D mixture", lambda: plot.plot_samples_2d(None, data.mixture_1d()),
+      ("mixture", "2-D", "1-D")),
+    C("plot.plot_samples_2d", "resolution 0", lambda: plot.plot_samples_2d(None, data.ring(), resolution=0),
+      ("resolution", "integer", "0")),
+    C("plot.plot_samples_2d", "lim negative (was an inverted window)", lambda: plot.plot_samples_2d(None, lim=-1.0),
+      ("lim", "positive", "-1.0")),
+    C("plot.plot_decision_surface", "D a string", lambda: plot.plot_decision_surface("D"), ("D", "nn.Module", "str")),
+    C("plot.plot_decision_surface", "3-D samples", lambda: plot.plot_decision_surface(mlp_d(), torch.zeros(10, 3)),
+      ("samples", "(N, 2)", "(10, 3)")),
+    C("plot.plot_decision_surface", "resolution 1", lambda: plot.plot_decision_surface(mlp_d(), resolution=1),
+      ("resolution", "2", "1")),
+    C("plot.plot_decision_surface", "D for 3-D points", lambda: plot.plot_decision_surface(
+        nets.MLPDiscriminator(in_dim=3, width=8, depth=2)), ("x", "(N, 3)", "2)")),
+    C("plot.plot_1d", "a 2-D mixture", lambda: plot.plot_1d(None, None, data.ring()), ("mixture", "1-D", "2-D")),
+    C("plot.plot_1d", "no mixture", lambda: plot.plot_1d(None, None, None), ("mixture", "GaussianMixture", "NoneType")),
+    C("plot.plot_1d", "n 0", lambda: plot.plot_1d(None, None, data.mixture_1d(), n=0), ("n", "positive")),
+    C("plot.plot_1d", "G without .sample", lambda: plot.plot_1d(nn.Linear(1, 1), None, data.mixture_1d()),
+      ("G", ".sample", "Linear")),
+    C("plot.plot_history", "no 'step' list", lambda: plot.plot_history({"loss_d": [1.0]}), ("history", "'step'")),
+    C("plot.plot_history", "a list", lambda: plot.plot_history([1.0, 2.0]), ("history", "'step'", "list")),
+    C("plot.plot_history", "a loss longer than the steps",
+      lambda: plot.plot_history({"step": [1], "loss_d": [1.0, 2.0]}),
+      ("history['loss_d']", "one value per step")),
+    C("plot.plot_history", "smooth 0", lambda: plot.plot_history({"step": [1]}, smooth=0), ("smooth", "positive")),
+    C("plot.image_grid", "pixels 0..255 (were clamped to white, silently)",
+      lambda: plot.image_grid(digits(4, 0, 255, side=8)), ("images", "[-1, 1]", "255")),
+    C("plot.image_grid", "two channels", lambda: plot.image_grid(torch.zeros(4, 2, 8, 8)),
+      ("images", "(N, 1 or 3, H, W)", "(4, 2, 8, 8)")),
+    C("plot.image_grid", "a list", lambda: plot.image_grid(digits(1, side=8).tolist()),
+      ("images", "torch.Tensor", "list")),
+    C("plot.image_grid", "a NaN pixel", lambda: plot.image_grid(with_nan(digits(4, side=8))), ("images", "NaN")),
+    C("plot.image_grid", "nrow 0", lambda: plot.image_grid(digits(4, side=8), nrow=0), ("nrow", "positive")),
+    C("plot.LiveToyPlot", "a 1-D mixture", lambda: plot.LiveToyPlot(data.mixture_1d()), ("mixture", "2-D", "1-D")),
+    C("plot.LiveToyPlot", "n_samples 0", lambda: plot.LiveToyPlot(data.ring(), n_samples=0), ("n_samples", "positive")),
+    # ---- env
+    C("env.is_fast", "GANLAB_FAST=maybe", env_var("GANLAB_FAST", "maybe", env.is_fast), ("GANLAB_FAST", "'maybe'")),
+    C("env.downloads_allowed", "GANLAB_DOWNLOAD=perhaps", env_var("GANLAB_DOWNLOAD", "perhaps", env.downloads_allowed),
+      ("GANLAB_DOWNLOAD", "'perhaps'")),
+    C("env.get_device", "an unknown device (was torch's error)", lambda: env.get_device("gpu"),
+      ("prefer", "'gpu'", "cpu")),
+    C("env.get_device", "GANLAB_DEVICE=tpu", env_var("GANLAB_DEVICE", "tpu", env.get_device),
+      ("GANLAB_DEVICE", "'tpu'", "cpu")),
+    C("env.get_device", "prefer a number", lambda: env.get_device(0), ("prefer", "int")),
+    C("env.seed_everything", "seed negative", lambda: env.seed_everything(-1), ("seed", "non-negative", "-1")),
+    C("env.seed_everything", "seed a string", lambda: env.seed_everything("1"), ("seed", "integer", "str")),
+    C("env.seed_everything", "seed fractional", lambda: env.seed_everything(1.5), ("seed", "integer", "float")),
+]
+
+
+def _pending_cases() -> list[Case]:
+    """Names in files another engineer is rewriting (train, loop, checkpoint, amp, recipes, image_recipes, cli)."""
+    from ganlab import amp, checkpoint, image_recipes, loop, recipes
+
+    cpu = torch.device("cpu")
+    nonsat = losses.get_loss("nonsaturating")
+    pend = "pending: "
+    return [
+        # ---- train
+        C("train.TrainConfig", "an unknown loss", lambda: tiny_config(loss="huber"),
+          ("loss", "'huber'", "nonsaturating")),
+        C("train.TrainConfig", "steps 0", lambda: tiny_config(steps=0), ("steps", "positive", "0")),
+        C("train.TrainConfig", "n_critic fractional", lambda: tiny_config(n_critic=1.5), ("n_critic", "1.5")),
+        C("train.TrainConfig", "lr_decay 2", lambda: tiny_config(lr_decay=2.0), ("lr_decay", "between 0 and 1", "2.0")),
+        C("train.TrainConfig", "lr_g a string", lambda: tiny_config(lr_g="1e-3"), ("lr_g", "str"),
+          pending=pend + "lr_g='1e-3' fails in `not '1e-3' > 0` with Python's message, which names neither lr_g nor "
+                         "the expected number"),
+        C("train.TrainConfig", "beta1 1.5", lambda: tiny_config(beta1=1.5), ("beta1", "[0, 1)", "1.5"),
+          pending=pend + "beta1 and beta2 are not checked (Adam's own ValueError comes only at make_optimizers, "
+                         "from torch)"),
+        C("train.TrainConfig", "checkpoint_every negative", lambda: tiny_config(checkpoint_every=-1),
+          ("checkpoint_every", "-1"), pending=pend + "checkpoint_every is checked only when fit starts the loop"),
+        C("train.TrainConfig.lr_factor", "step a string", lambda: tiny_config(lr_decay=0.5).lr_factor("3"), ("step",),
+          pending=pend + "lr_factor('3') fails in arithmetic with Python's message, which does not name step"),
+        C("train.d_step", "z of the wrong width",
+          lambda: ganlab.d_step(mlp_g(), mlp_d(), torch.zeros(4, 2), torch.zeros(4, 3), opt(mlp_d()), nonsat),
+          ("z", "(N, 2)", "(4, 3)")),
+        C("train.d_step", "real a list",
+          lambda: ganlab.d_step(mlp_g(), mlp_d(), [[0.0, 0.0]], torch.zeros(1, 2), opt(mlp_d()), nonsat),
+          ("real", "torch.Tensor", "list"),
+          pending=pend + "d_step reads real.device before any check: AttributeError"),
+        C("train.d_step", "real of another shape than G's fakes",
+          lambda: ganlab.d_step(mlp_g(), nets.MLPDiscriminator(in_dim=3, width=8, depth=2), torch.zeros(4, 3),
+                                torch.zeros(4, 2), opt(mlp_d()), nonsat), ("real", "(4, 3)", "(4, 2)"),
+          pending=pend + "real and G(z) of different shapes are reported by D's forward as 'the discriminator's "
+                         "input x', not as real against the fakes"),
+        C("train.d_step", "the loss's name instead of a GANLoss",
+          lambda: ganlab.d_step(mlp_g(), mlp_d(), torch.zeros(4, 2), torch.zeros(4, 2), opt(mlp_d()), "nonsaturating"),
+          ("loss", "GANLoss", "str"), pending=pend + "loss='nonsaturating' fails with AttributeError on loss.d_loss"),
+        C("train.g_step", "z of the wrong width",
+          lambda: ganlab.g_step(mlp_g(), mlp_d(), torch.zeros(4, 5), opt(mlp_g()), nonsat), ("z", "(N, 2)", "(4, 5)")),
+        C("train.g_step", "the loss's name instead of a GANLoss",
+          lambda: ganlab.g_step(mlp_g(), mlp_d(), torch.zeros(4, 2), opt(mlp_g()), "nonsaturating"),
+          ("loss", "GANLoss", "str"), pending=pend + "loss='nonsaturating' fails with AttributeError on loss.g_loss"),
+        C("train.g_step", "opt_g None", lambda: ganlab.g_step(mlp_g(), mlp_d(), torch.zeros(4, 2), None, nonsat),
+          ("opt_g", "NoneType"), pending=pend + "opt_g=None fails with AttributeError on zero_grad"),
+        C("train.make_optimizers", "config a dict", lambda: ganlab.make_optimizers(mlp_g(), mlp_d(), {"lr_g": 1e-3}),
+          ("config", "TrainConfig", "dict"), pending=pend + "a dict config fails with AttributeError on config.beta1"),
+        C("train.ema_of", "decay 1", lambda: ganlab.ema_of(mlp_g(), decay=1.0), ("decay", "(0, 1)", "1.0")),
+        C("train.ema_of", "G a string", lambda: ganlab.ema_of("G"), ("G", "str"),
+          pending=pend + "ema_of('G') is accepted silently: AveragedModel deep-copies whatever it is given"),
+        C("train.fit", "data a list", lambda: ganlab.fit(mlp_g(), mlp_d(), [[0.0, 0.0]], tiny_config()),
+          ("data", "tensor")),
+        C("train.fit", "no examples", lambda: ganlab.fit(mlp_g(), mlp_d(), torch.zeros(0, 2), tiny_config()),
+          ("data", "non-empty")),
+        C("train.fit", "labels of another length", lambda: ganlab.fit(cond_g(), proj_d(), (digits(4), ints(3)),
+                                                                      tiny_config()),
+          ("labels", "(4,)", "(3,)")),
+        C("train.fit", "NaN in the data", lambda: ganlab.fit(mlp_g(), mlp_d(), with_nan(torch.zeros(8, 2)),
+                                                             tiny_config()),
+          ("data", "NaN"),
+          pending=pend + "NaN in a data tensor is not refused up front: a step runs, then TrainingDiverged"),
+        C("train.fit", "config a dict", lambda: ganlab.fit(mlp_g(), mlp_d(), torch.zeros(8, 2), {"steps": 2}),
+          ("config", "TrainConfig", "dict"), pending=pend + "a dict config fails with AttributeError on config.loss"),
+        C("train.fit", "loss a name",
+          lambda: ganlab.fit(mlp_g(), mlp_d(), torch.zeros(8, 2), tiny_config(), loss="hinge"),
+          ("loss", "GANLoss", "str"),
+          pending=pend + "loss='hinge' (a name: config.loss takes names) fails with AttributeError inside the step"),
+        # ---- loop
+        C("loop.run_steps", "steps 0", lambda: loop.run_steps(lambda step: {}, steps=0, state={}),
+          ("steps", "positive")),
+        C("loop.run_steps", "log_every 0", lambda: loop.run_steps(lambda step: {}, steps=1, state={}, log_every=0),
+          ("log_every", "positive")),
+        C("loop.run_steps", "step_fn not callable", lambda: loop.run_steps(None, steps=1, state={}, progress=False),
+          ("step_fn", "NoneType"), pending=pend + "step_fn=None fails when the first step calls it"),
+        C("loop.run_steps", "state a list", lambda: loop.run_steps(lambda step: {}, steps=1, state=[mlp_g()]),
+          ("state", "dict", "list"),
+          pending=pend + "state=[...] fails in {**state} with Python's 'not a mapping', which does not name state"),
+        C("loop.History.append", "values a list", lambda: loop.History().append([1.0]), ("values", "dict", "list"),
+          pending=pend + "append([1.0]) fails with AttributeError on values.items()"),
+        # ---- checkpoint
+        C("checkpoint.save_checkpoint", "step negative", lambda: checkpoint.save_checkpoint("ck.pt", step=-1),
+          ("step", "non-negative", "-1")),
+        C("checkpoint.save_checkpoint", "a string to save", lambda: checkpoint.save_checkpoint("ck.pt", step=1, G="G"),
+          ("G", "str")),
+        C("checkpoint.read_checkpoint", "no file", lambda: checkpoint.read_checkpoint("missing.pt"),
+          ("no checkpoint", "missing.pt"), raises=(checkpoint.CheckpointError,)),
+        C("checkpoint.read_checkpoint", "a corrupted file", lambda: checkpoint.read_checkpoint(garbage()),
+          ("garbage.pt", "corrupted"), raises=(checkpoint.CheckpointError,)),
+        C("checkpoint.check_same_run", "saved None", lambda: checkpoint.check_same_run("ck.pt", None, {}),
+          ("saved", "dict", "NoneType"), pending=pend + "saved=None fails with AttributeError on saved.get"),
+        C("checkpoint.load_checkpoint", "no file", lambda: checkpoint.load_checkpoint("missing.pt", G=mlp_g()),
+          ("no checkpoint", "missing.pt"), raises=(checkpoint.CheckpointError,)),
+        C("checkpoint.load_checkpoint", "a G of another width",
+          lambda: checkpoint.load_checkpoint(saved_checkpoint(), G=nets.MLPGenerator(width=16, depth=2)),
+          ("another shape", "G"), raises=(checkpoint.CheckpointError,)),
+        C("checkpoint.load_checkpoint", "G a string", lambda: checkpoint.load_checkpoint(saved_checkpoint(), G="G"),
+          ("G", "str"), pending=pend + "G='G' fails with AttributeError on load_state_dict"),
+        C("checkpoint.restore", "payload None", lambda: checkpoint.restore(None, "ck.pt", G=mlp_g()),
+          ("payload", "NoneType"), pending=pend + "payload=None fails with TypeError: 'NoneType' object is not "
+                                                 "subscriptable, which does not name payload"),
+        C("checkpoint.CheckpointWriteError.save", "path None",
+          lambda: checkpoint.CheckpointWriteError("failed", {"step": 1}).save(None), ("path", "NoneType"),
+          pending=pend + "save(None) fails inside pathlib"),
+        # ---- amp
+        C("amp.amp_dtype", "a device name instead of a torch.device", lambda: amp.amp_dtype("cuda"),
+          ("device", "str"), pending=pend + "amp_dtype('cuda') fails with AttributeError on device.type"),
+        C("amp.Precision", "an unknown device", lambda: amp.Precision("gpu"), ("device", "'gpu'"),
+          pending=pend + "Precision('gpu') raises torch.device's RuntimeError listing every backend"),
+        C("amp.Precision", "enabled a string (was truthy: on)", lambda: amp.Precision(cpu, enabled="no"),
+          ("enabled", "'no'"), pending=pend + "enabled='no' is read as True"),
+        C("amp.Precision.backward_and_step", "a loss that is not a scalar",
+          lambda: amp.Precision(cpu).backward_and_step(mlp_d()(torch.zeros(3, 2)), opt(mlp_d())),
+          ("loss", "(3,)"), pending=pend + "a loss of shape (3,) fails inside torch.autograd"),
+        C("amp.Precision.load_state_dict", "state a string", lambda: amp.Precision(cpu).load_state_dict("scaler"),
+          ("state", "dict", "str"), pending=pend + "without a scaler any state is ignored silently"),
+        # ---- recipes
+        C("recipes.Toy2DConfig", "an unknown dataset", lambda: recipes.Toy2DConfig(dataset="spiral"),
+          ("dataset", "'spiral'", "ring")),
+        C("recipes.Toy2DConfig", "an unknown loss", lambda: recipes.Toy2DConfig(loss="huber"), ("loss", "'huber'")),
+        C("recipes.Toy2DConfig", "a penalty weight for a loss without one",
+          lambda: recipes.Toy2DConfig(loss="hinge", penalty_weight=1.0), ("'hinge'", "no penalty")),
+        C("recipes.Toy2DConfig", "width 0", lambda: recipes.Toy2DConfig(width=0), ("width", "positive"),
+          pending=pend + "width, depth and latent_dim are checked only when the networks are built"),
+        C("recipes.Toy2DConfig", "steps 0", lambda: recipes.Toy2DConfig(steps=0), ("steps", "positive"),
+          pending=pend + "steps, batch_size and lr are checked only by train_config()"),
+        C("recipes.Toy2DConfig.train_config", "progress a string (was truthy: a bar)",
+          lambda: recipes.Toy2DConfig().train_config(progress="no"), ("progress", "'no'"),
+          pending=pend + "progress='no' is read as True"),
+        C("recipes.run_identity", "config a dict", lambda: recipes.run_identity("toy2d", {"steps": 1}),
+          ("config", "dict"), pending=pend + "a dict config fails inside dataclasses.asdict"),
+        C("recipes.write_metrics", "out a string", lambda: recipes.write_metrics("run", {}), ("out", "str"),
+          pending=pend + "out='run' fails in `out / 'metrics.json'` with Python's message, which does not name out"),
+        C("recipes.train_in_folder", "train not callable",
+          lambda: recipes.train_in_folder(Path("."), recipes.Toy2DConfig(), None), ("train", "NoneType"),
+          pending=pend + "train=None fails when called (after writing a 'failed' metrics.json)"),
+        C("recipes.nothing_to_do", "history a dict", lambda: recipes.nothing_to_do(Path("."), {"step": [1]}, 1),
+          ("history", "History", "dict"), pending=pend + "a plain dict fails with AttributeError on start_step"),
+        C("recipes.default_toy2d", "an unknown field", lambda: recipes.default_toy2d(stepz=3), ("stepz", "steps"),
+          pending=pend + "an unknown field fails inside dataclasses.replace, without listing the fields"),
+        C("recipes.train_toy2d", "config a dict", lambda: recipes.train_toy2d({"steps": 2}), ("config", "dict"),
+          pending=pend + "a dict config fails with AttributeError on config.out"),
+        # ---- image_recipes
+        C("image_recipes.DCGANConfig", "width 0", lambda: image_recipes.DCGANConfig(width=0), ("width", "positive")),
+        C("image_recipes.DCGANConfig", "image_size 64", lambda: image_recipes.DCGANConfig(image_size=64),
+          ("image_size", "[28, 32]", "64")),
+        C("image_recipes.DCGANConfig", "ema 1", lambda: image_recipes.DCGANConfig(ema=1.0), ("ema", "(0, 1)", "1.0")),
+        C("image_recipes.DCGANConfig", "an unknown loss", lambda: image_recipes.DCGANConfig(loss="wgan_gp"),
+          ("loss", "'wgan_gp'")),
+        C("image_recipes.DCGANConfig", "batch_size 0", lambda: image_recipes.DCGANConfig(batch_size=0),
+          ("batch_size", "positive")),
+        C("image_recipes.DCGANConfig", "threads negative", lambda: image_recipes.DCGANConfig(threads=-1),
+          ("threads", "non-negative")),
+        C("image_recipes.DCGANConfig.train_config", "progress a string (was truthy: a bar)",
+          lambda: image_recipes.DCGANConfig().train_config(progress="no"), ("progress", "'no'"),
+          pending=pend + "progress='no' is read as True"),
+        C("image_recipes.default_dcgan", "an unknown field", lambda: image_recipes.default_dcgan(widht=8),
+          ("widht", "width"), pending=pend + "an unknown field fails inside dataclasses.replace"),
+        C("image_recipes.build_players", "config a dict", lambda: image_recipes.build_players({"width": 8}),
+          ("config", "dict"), pending=pend + "a dict config fails with AttributeError"),
+        C("image_recipes.pad_digits", "image_size 64", lambda: image_recipes.pad_digits(digits(2), 64),
+          ("image_size", "64")),
+        C("image_recipes.pad_digits", "no channel axis", lambda: image_recipes.pad_digits(digits(2)[:, 0]),
+          ("x", "(N, C, 28, 28)", "(2, 28, 28)"),
+          pending=pend + "the message says 'expected MNIST digits of shape ...' without naming x"),
+        C("image_recipes.pad_digits", "x a list", lambda: image_recipes.pad_digits(digits(1).tolist()),
+          ("x", "torch.Tensor", "list"), pending=pend + "a list fails with AttributeError on x.ndim"),
+        C("image_recipes.training_digits", "image_size 64", lambda: image_recipes.training_digits(image_size=64),
+          ("image_size", "64")),
+        C("image_recipes.generate", "z of the wrong width", lambda: image_recipes.generate(dc_g(), torch.zeros(2, 5)),
+          ("z", "(N, 8)", "(2, 5)")),
+        C("image_recipes.generate", "batch_size 0", lambda: image_recipes.generate(dc_g(), torch.zeros(2, 8),
+                                                                                   batch_size=0),
+          ("batch_size", "positive"), pending=pend + "batch_size=0 fails in range() with a message without its name"),
+        C("image_recipes.generate", "z a list", lambda: image_recipes.generate(dc_g(), [[0.0] * 8]),
+          ("z", "torch.Tensor", "list"), pending=pend + "a list z fails with AttributeError on .to"),
+        C("image_recipes.real_reference", "n 0", lambda: image_recipes.real_reference(0, False), ("n", "positive"),
+          pending=pend + "n=0 is reported as empty 'fake images' by evaluate_images, not as n"),
+        C("image_recipes.evaluate_generator_images", "config a dict",
+          lambda: image_recipes.evaluate_generator_images(dc_g(), {"seed": 0}), ("config", "dict"),
+          pending=pend + "a dict config fails with AttributeError"),
+        C("image_recipes.train_dcgan", "config a dict", lambda: image_recipes.train_dcgan({"steps": 2}),
+          ("config", "dict"), pending=pend + "a dict config fails with AttributeError on config.out"),
+        C("image_recipes.load_or_train_dcgan", "config a dict", lambda: image_recipes.load_or_train_dcgan({"steps": 2}),
+          ("config", "dict"), pending=pend + "a dict config fails with AttributeError on config.out"),
+        # ---- cli: argparse prints the error and exits with status 2
+        C("cli.main", "--steps 0", lambda: cli.main(["train", "toy2d", "--steps", "0"]), ("--steps", "at least 1"),
+          raises=(SystemExit,)),
+        C("cli.main", "--width -1", lambda: cli.main(["train", "toy2d", "--width", "-1"]), ("--width", "-1"),
+          raises=(SystemExit,)),
+        C("cli.main", "--lr fast", lambda: cli.main(["train", "dcgan", "--lr", "fast"]), ("--lr", "'fast'"),
+          raises=(SystemExit,)),
+        C("cli.main", "--latent-dim 0", lambda: cli.main(["train", "cgan", "--latent-dim", "0"]), ("--latent-dim",),
+          raises=(SystemExit,)),
+        C("cli.main", "an unknown recipe", lambda: cli.main(["train", "gan"]), ("'gan'", "toy2d"),
+          raises=(SystemExit,)),
+    ]
+
+
+CASES += _pending_cases()
+
+# Public names with no case, and why. Anything else public must have a case above.
+NOT_SWEPT: dict[str, str] = {
+    "data.DownloadNotAllowed": "an exception class: raised by the library, not called with user input",
+    "loop.TrainingDiverged": "an exception class",
+    "loop.History": "a dict (its constructor is dict's); its append is swept",
+    "checkpoint.CheckpointError": "an exception class",
+    "checkpoint.CheckpointWriteError": "an exception class (its .save(path) is swept)",
+    "env.in_colab": "takes no argument and reads no switch",
+    "env.fast": "any two values are valid: it returns one of them",
+    "classifier.heldout_mnist": "takes no argument",
+    "convnets.ConditionalBatchNorm2d.reset_parameters": "takes no argument",
+    "amp.Precision.autocast": "takes no argument",
+    "amp.Precision.state_dict": "takes no argument",
+    "train.TrainConfig.run_identity": "takes no argument (the config's fields are swept through TrainConfig)",
+    "recipes.Toy2DConfig.gan_loss": "takes no argument (loss and penalty_weight are swept through Toy2DConfig)",
+    "cli.build_parser": "takes no argument (the options it parses are swept through cli.main)",
+}
+
+# Modules whose public callables the sweep covers, besides ganlab.__all__. Not ganlab.checks (the exercise
+# checks have their own tests) nor ganlab.validate (the checks themselves: every case above runs them).
+MODULES = ("data", "nets", "convnets", "losses", "metrics", "image_metrics", "latent", "plot", "classifier", "env",
+           "amp", "train", "loop", "checkpoint", "recipes", "image_recipes", "cli")
+
+
+# --------------------------------------------------------------------------- the checks
+GANLAB_DIR = Path(ganlab.__file__).resolve().parent
+
+
+def _raised_in(excinfo: pytest.ExceptionInfo) -> Path:
+    """The file of the innermost frame of the traceback: where the error was raised."""
+    tb = excinfo.tb
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return Path(tb.tb_frame.f_code.co_filename).resolve()
+
+
+def _has(message: str, word: str) -> bool:
+    """``word`` in ``message``, as a whole word when it is an identifier (so "x" is not found in "expected")."""
+    if word.isidentifier():
+        return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", message) is not None
+    return word in message
+
+
+def assert_clear_error(case: Case, capsys: pytest.CaptureFixture) -> None:
+    """The case raises one of ``case.raises``, from a frame in ganlab, with a message that has all of ``case.words``."""
+    with pytest.raises(case.raises) as excinfo:
+        case.call()
+    if excinfo.errisinstance(SystemExit):  # the CLI: argparse prints the message and exits with status 2
+        assert excinfo.value.code == 2, f"exit status {excinfo.value.code}, not 2"
+        message = capsys.readouterr().err
+    else:
+        message = str(excinfo.value)
+        where = _raised_in(excinfo)
+        assert GANLAB_DIR in where.parents, f"raised in {where}, not at ganlab's boundary:\n{message}"
+    missing = [w for w in case.words if not _has(message, w)]
+    assert not missing, f"{missing} not in the message:\n{message}"
+
+
+def _param(case: Case) -> Any:
+    marks = [pytest.mark.xfail(reason=case.pending, strict=True)] if case.pending else []
+    return pytest.param(case, id=f"{case.name}: {case.bad}", marks=marks)
+
+
+@pytest.fixture(autouse=True)
+def _in_a_temporary_folder(tmp_path, monkeypatch):
+    """Cases that write files (checkpoints, run folders) write them in a fresh folder; figures are closed."""
+    import matplotlib.pyplot as plt
+
+    monkeypatch.chdir(tmp_path)
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize("case", [_param(case) for case in CASES])
+def test_bad_input_is_a_clear_error(case: Case, capsys):
+    assert_clear_error(case, capsys)
+
+
+def public_callables() -> set[str]:
+    """module.qualname of every public function, class and method of ganlab, by the module that defines it."""
+    objects = [getattr(ganlab, name) for name in ganlab.__all__]
+    for short in MODULES:
+        module = importlib.import_module(f"ganlab.{short}")
+        names = getattr(module, "__all__", None) or [
+            name for name, obj in vars(module).items() if getattr(obj, "__module__", None) == module.__name__]
+        objects += [getattr(module, name) for name in names if not name.startswith("_")]
+    found = set()
+    for obj in objects:
+        home = getattr(obj, "__module__", None) or ""
+        if inspect.ismodule(obj) or not callable(obj) or not home.startswith("ganlab.") or home.startswith(
+                "ganlab.checks"):
+            continue
+        where = f"{home.removeprefix('ganlab.')}.{obj.__qualname__}"
+        found.add(where)
+        if inspect.isclass(obj):
+            found |= {f"{where}.{name}" for name, member in vars(obj).items()
+                      if not name.startswith("_") and inspect.isfunction(member)}
+    return found
+
+
+def test_the_sweep_is_complete():
+    public = public_callables()
+    swept = {case.name for case in CASES}
+    missing = sorted(public - swept - set(NOT_SWEPT))
+    assert not missing, f"public names with no bad-input case (add cases, or a reason in NOT_SWEPT): {missing}"
+    stale = sorted((swept | set(NOT_SWEPT)) - public)
+    assert not stale, f"cases or NOT_SWEPT entries for names that are not public (renamed? removed?): {stale}"
+    both = sorted(swept & set(NOT_SWEPT))
+    assert not both, f"names both swept and in NOT_SWEPT: {both}"
