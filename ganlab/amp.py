@@ -13,9 +13,21 @@ from contextlib import AbstractContextManager
 import torch
 from torch import Tensor
 
+from . import validate
 
-def amp_dtype(device: torch.device) -> torch.dtype:
+
+def _device(device: str | torch.device) -> torch.device:
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a torch.device or a name such as 'cpu' or 'cuda', got {type(device).__name__}")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device {device!r} is not a device; use 'cpu', 'cuda', 'cuda:1' or 'mps'") from None
+
+
+def amp_dtype(device: str | torch.device) -> torch.dtype:
     """bfloat16 where the hardware has it natively, else float16."""
+    device = _device(device)
     if device.type == "cuda":
         try:
             native = torch.cuda.is_bf16_supported(including_emulation=False)
@@ -29,8 +41,8 @@ class Precision:
     """Autocast for the forward pass and (float16 only) a loss scaler for the backward pass."""
 
     def __init__(self, device: torch.device, enabled: bool = False):
-        self.device = torch.device(device)
-        self.enabled = bool(enabled) and self.device.type in ("cpu", "cuda")
+        self.device = _device(device)
+        self.enabled = validate.flag("enabled", enabled) and self.device.type in ("cpu", "cuda")
         self.dtype = amp_dtype(self.device)
         use_scaler = self.enabled and self.dtype == torch.float16
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler) if use_scaler else None
@@ -40,6 +52,11 @@ class Precision:
 
     def backward_and_step(self, loss: Tensor, optimizer: torch.optim.Optimizer) -> None:
         """loss.backward() then optimizer.step(), scaled when float16 needs it."""
+        validate.tensor("loss", loss, finite=False)
+        if loss.numel() != 1:
+            raise ValueError(f"loss must be one number to minimise (reduce it with .mean()), got shape "
+                             f"{tuple(loss.shape)}")
+        validate.instance("optimizer", optimizer, torch.optim.Optimizer, "an optimiser")
         if self.scaler is None:
             loss.backward()
             optimizer.step()
@@ -53,5 +70,6 @@ class Precision:
         return self.scaler.state_dict() if self.scaler is not None else {}
 
     def load_state_dict(self, state: dict) -> None:
+        validate.instance("state", state, dict, "a dict from Precision.state_dict()")
         if self.scaler is not None and state:
             self.scaler.load_state_dict(state)

@@ -47,7 +47,13 @@ class CheckpointWriteError(CheckpointError):
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the state that could not be written to ``path`` instead."""
-        return _write(Path(path), self.payload)
+        return _write(_path(path), self.payload)
+
+
+def _path(path: Any, name: str = "path") -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a file path (a str or pathlib.Path), got {type(path).__name__}")
+    return Path(path)
 
 
 def _rng_state() -> dict[str, Any]:
@@ -142,12 +148,12 @@ def save_checkpoint(path: str | os.PathLike, *, step: int, config: dict[str, Any
         "rng": _rng_state(),
     }
     payload["sha256"] = _digest(payload)
-    return _write(Path(path), payload)
+    return _write(_path(path), payload)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """The contents of a ganlab checkpoint, or a ``CheckpointError`` that says what is wrong with the file."""
-    path = Path(path)
+    path = _path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
     try:
@@ -171,6 +177,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 def check_same_run(path: str | os.PathLike, saved: dict[str, Any], wanted: dict[str, Any]) -> None:
     """Refuse to resume from a checkpoint whose config differs from ``wanted``, naming every difference."""
+    for name, value in (("saved", saved), ("wanted", wanted)):
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict of a run's settings, got {type(value).__name__}")
     if saved.get("recipe") != wanted.get("recipe"):
         raise CheckpointError(
             f"{path} was saved by the recipe {saved.get('recipe')!r}, not {wanted.get('recipe')!r}, so it cannot be "
@@ -221,9 +230,16 @@ def load_checkpoint(path: str | os.PathLike, *, restore_rng: bool = True, **obje
 def restore(payload: dict[str, Any], path: str | os.PathLike, *, restore_rng: bool = True,
             **objects: Any) -> dict[str, Any]:
     """``load_checkpoint`` from the contents ``read_checkpoint`` returned (``path`` only names it in messages)."""
-    path = Path(path)
+    if not (isinstance(payload, dict) and isinstance(payload.get("state"), dict)):
+        raise TypeError(f"payload must be a checkpoint's contents, as read_checkpoint returns them, got "
+                        f"{type(payload).__name__}")
+    path = _path(path)
     saved, config = payload["state"], payload["config"]
     objects = {name: obj for name, obj in objects.items() if obj is not None}
+    for name, obj in objects.items():
+        if not (isinstance(obj, torch.Generator) or hasattr(obj, "load_state_dict")):
+            raise TypeError(f"cannot load into {name}={type(obj).__name__}: pass networks, optimisers, averages, "
+                            "Precision objects or torch.Generators")
     missing = [name for name in objects if name not in saved]
     if missing:
         raise CheckpointError(f"{path} holds no {', '.join(missing)}: it was saved by a run without "

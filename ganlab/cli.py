@@ -7,6 +7,8 @@ import dataclasses
 import math
 import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Callable, Sequence
 
 from .losses import LOSSES
@@ -185,7 +187,7 @@ def _run_image(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")  # the command line draws to files, never to a window
     args = build_parser().parse_args(argv)
-    from .checkpoint import CheckpointError
+    from .checkpoint import CheckpointError, CheckpointWriteError
     from .train import TrainingDiverged
 
     try:
@@ -193,6 +195,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_toy2d(args)
         if args.command == "train" and args.recipe in ("dcgan", "cgan"):
             return _run_image(args)
+    except CheckpointWriteError as err:  # disk full, folder not writable: keep the state somewhere else
+        print(f"ganlab: error: {err}", file=sys.stderr)
+        rescue = Path(tempfile.gettempdir()) / f"ganlab-rescued-step{err.payload.get('step')}-{os.getpid()}.pt"
+        try:
+            err.save(rescue)
+        except CheckpointWriteError as again:
+            print(f"ganlab: it could not be written to {rescue} either: {again}", file=sys.stderr)
+        else:
+            print(f"ganlab: the run's state was written to {rescue} instead: copy it to OUT/checkpoint.pt "
+                  "(in a folder with space) and add --resume to continue.", file=sys.stderr)
+        return 2
     except (CheckpointError, TrainingDiverged, ValueError) as err:
         print(f"ganlab: error: {err}", file=sys.stderr)
         return 2

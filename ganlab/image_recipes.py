@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import data
+from . import data, validate
 from .checkpoint import load_checkpoint
 from .classifier import N_CLASSES, heldout_mnist, mnist_split
 from .convnets import ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator, ProjectionDiscriminator
@@ -43,6 +43,7 @@ from .train import History, TrainConfig, ema_of, fit
 GRID_SIZE = 64  # samples in the unconditional grids (8 x 8); the cGAN's grids are 10 x 10, a row per class
 DIGIT_SIZE = 28  # MNIST's side; the classifier and every image score read 28 x 28 digits
 IMAGE_SIZES = (28, 32)
+N_TRAINING_DIGITS = 4000  # the classifier's training split of the 5,000 offline digits
 
 
 @dataclass
@@ -86,10 +87,15 @@ class DCGANConfig:
 
     def train_config(self, progress: bool = True) -> TrainConfig:
         """The ``TrainConfig`` that ``fit`` runs with; the callback draws a grid every ``sample_every`` steps."""
+        validate.flag("progress", progress)
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, loss=self.loss, lr_g=self.lr_g,
                            lr_d=self.lr_d, beta1=self.beta1, beta2=self.beta2, amp=self.amp, reuse_fakes=self.reuse_fakes,
                            log_every=self.sample_every, checkpoint_every=self.sample_every, progress=progress,
                            seed=self.seed)
+
+
+def _check_config(config: DCGANConfig) -> None:
+    validate.instance("config", config, DCGANConfig, "a DCGANConfig, e.g. default_dcgan()")
 
 
 def default_dcgan(conditional: bool = False, **overrides) -> DCGANConfig:
@@ -99,11 +105,12 @@ def default_dcgan(conditional: bool = False, **overrides) -> DCGANConfig:
                        eval_samples=fast(200, DCGANConfig.eval_samples),
                        threads=fast(1, DCGANConfig.threads),  # a run of seconds gains nothing from a second thread
                        out="runs/cgan" if conditional else DCGANConfig.out)
-    return dataclasses.replace(base, **overrides)
+    return validate.replaced(base, **overrides)
 
 
 def build_players(config: DCGANConfig) -> tuple[nn.Module, nn.Module]:
     """G and D of the recipe, DCGAN-initialised, for single-channel images of ``config.image_size``."""
+    _check_config(config)
     sizes = dict(channels=1, width=config.width, image_size=config.image_size)
     if config.conditional:
         return (ConditionalDCGANGenerator(n_classes=N_CLASSES, latent_dim=config.latent_dim, **sizes),
@@ -115,8 +122,7 @@ def pad_digits(x: Tensor, image_size: int = 32) -> Tensor:
     """28 x 28 digits (N, 1, 28, 28) in [-1, 1] with a border of background (-1) up to ``image_size``."""
     if image_size not in IMAGE_SIZES:
         raise ValueError(f"image_size must be one of {list(IMAGE_SIZES)}, got {image_size!r}")
-    if x.ndim != 4 or tuple(x.shape[-2:]) != (DIGIT_SIZE, DIGIT_SIZE):
-        raise ValueError(f"expected MNIST digits of shape (N, C, {DIGIT_SIZE}, {DIGIT_SIZE}), got {tuple(x.shape)}")
+    validate.tensor("x", x, shape=("N", "C", DIGIT_SIZE, DIGIT_SIZE), finite=False, hint=" (MNIST digits)")
     pad = (image_size - DIGIT_SIZE) // 2
     return F.pad(x, (pad, pad, pad, pad), value=-1.0)
 
@@ -136,6 +142,9 @@ def generate(G: nn.Module, z: Tensor, labels: Tensor | None = None, batch_size: 
 
     Always (N, 1, 28, 28): a 32 px generator's 2 px border, background in the training data, is cropped.
     """
+    validate.instance("G", G, nn.Module, "a generator (an nn.Module)")
+    validate.tensor("z", z, shape=("N", "latent_dim"), finite=False)
+    validate.integer("batch_size", batch_size)
     was_training, device = G.training, next(G.parameters()).device
     G.eval()
     try:
@@ -184,6 +193,9 @@ def _save_losses(history: History, path: Path) -> None:
 @functools.lru_cache(maxsize=4)
 def real_reference(n: int, conditional: bool, seed: int = 0) -> dict[str, float]:
     """The scores of ``n`` real training digits against the held-out ones: what a perfect G would get at this N."""
+    validate.integer("n", n)
+    if n > N_TRAINING_DIGITS:
+        raise ValueError(f"n must be at most {N_TRAINING_DIGITS}, the number of training digits, got {n}")
     x, y = data.load("mnist")
     train_idx, _ = mnist_split()
     pick = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(seed))[:n]]
@@ -192,6 +204,7 @@ def real_reference(n: int, conditional: bool, seed: int = 0) -> dict[str, float]
 
 def evaluate_generator_images(G: nn.Module, config: DCGANConfig) -> dict[str, float]:
     """``evaluate_images`` of ``config.eval_samples`` images of G (for a cGAN, the same number of each class)."""
+    _check_config(config)
     g = torch.Generator().manual_seed(config.seed + 2)
     z = torch.randn(config.eval_samples, config.latent_dim, generator=g)
     labels = torch.arange(config.eval_samples) % N_CLASSES if config.conditional else None
@@ -200,6 +213,7 @@ def evaluate_generator_images(G: nn.Module, config: DCGANConfig) -> dict[str, fl
 
 def _prepare(config: DCGANConfig) -> tuple[nn.Module, nn.Module, nn.Module | None]:
     """Seeded players (and G's EMA) on the device, in the config's memory layout."""
+    _check_config(config)
     seed_everything(config.seed)
     G, D = build_players(config)
     layout = torch.channels_last if config.channels_last else torch.contiguous_format
@@ -214,6 +228,7 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
     On an idle 2-core CPU two threads run the default players 1.7 times as fast as one; when other
     programs keep the cores busy, two threads wait on each other at every layer and one is far faster.
     """
+    _check_config(config)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     threads = torch.get_num_threads()
@@ -249,7 +264,7 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
         _save_losses(history, out / "losses.png")
         start_eval = time.perf_counter()
         scores = evaluate_generator_images(final, config)
-        reference = real_reference(min(config.eval_samples, 4000), config.conditional)
+        reference = real_reference(min(config.eval_samples, N_TRAINING_DIGITS), config.conditional)
         threads_used = torch.get_num_threads()
     finally:
         torch.set_num_threads(threads)
@@ -289,6 +304,7 @@ def load_or_train_dcgan(config: DCGANConfig, progress: bool = True) -> tuple[nn.
     A notebook calls this so that a second run of the cell, or a reader with a finished run
     folder, gets the trained model at once.
     """
+    _check_config(config)
     out = Path(config.out)
     metrics_path, checkpoint_path = out / "metrics.json", out / "checkpoint.pt"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None

@@ -45,6 +45,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
+from . import validate
 from .checkpoint import check_same_run, read_checkpoint, restore, save_checkpoint
 
 
@@ -58,6 +59,8 @@ class History(dict):
     start_step: int = 0
 
     def append(self, values: dict[str, float]) -> None:
+        if not isinstance(values, dict):
+            raise TypeError(f"values must be a dict of logged values by name, got {type(values).__name__}")
         for key, value in values.items():
             self.setdefault(key, []).append(value)
 
@@ -124,12 +127,19 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
     (atomically) every ``checkpoint_every`` steps (0: only at the end) and when it stops;
     ``resume=True`` continues from it, if it exists, up to ``steps``.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    for name, value in (("log_every", log_every), ("checkpoint_every", checkpoint_every)):
-        if not isinstance(value, int) or value < (1 if name == "log_every" else 0):
-            raise ValueError(f"{name} must be a {'positive' if name == 'log_every' else 'non-negative'} int, "
-                             f"got {value!r}")
+    if not callable(step_fn):
+        raise TypeError(f"step_fn must be a function step -> dict of floats, got {type(step_fn).__name__}")
+    validate.integer("steps", steps)
+    validate.integer("log_every", log_every)
+    validate.integer("checkpoint_every", checkpoint_every, low=0)
+    validate.instance("state", state, dict, "a dict of the run's networks, optimisers, ... by name")
+    for name, obj in state.items():
+        if not (isinstance(obj, torch.Generator) or hasattr(obj, "state_dict")):
+            raise TypeError(f"state[{name!r}] cannot be saved in a checkpoint: pass networks, optimisers, averages, "
+                            f"Precision objects or torch.Generators, got {type(obj).__name__}")
+    for name, pair in (averages or {}).items():
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], AveragedModel)):
+            raise TypeError(f"averages[{name!r}] must be a pair (ema_of(net), net), got {type(pair).__name__}")
     averages = averages or {}
     everything = {**state, **{name: avg for name, (avg, _) in averages.items()}}
     config = dict(config or {})
@@ -178,6 +188,9 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
                         for group in opt.param_groups:
                             group["lr"] = group["initial_lr"] * factor
                 stats = step_fn(step)
+                if not isinstance(stats, dict):
+                    raise TypeError(f"step_fn must return a dict of floats, e.g. {{'loss': loss.item()}}; "
+                                    f"at step {step} it returned {type(stats).__name__}")
                 for avg, net in averages.values():
                     avg.update_parameters(net)
                 if not all(math.isfinite(v) for v in stats.values()):

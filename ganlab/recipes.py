@@ -19,12 +19,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from . import data
+from . import data, validate
 from .checkpoint import CheckpointError, CheckpointWriteError, read_checkpoint
 from .env import fast, seed_everything
 from .losses import GANLoss, get_loss, with_penalty_weight
@@ -58,6 +59,10 @@ class Toy2DConfig:
         if self.dataset not in TOY2D_DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r} for toy2d; choose one of {list(TOY2D_DATASETS)}")
         self.gan_loss()  # fails early on an unknown loss, or a penalty weight for a loss without a penalty
+        for name in ("width", "depth", "latent_dim"):
+            validate.integer(name, getattr(self, name))
+        validate.instance("out", self.out, str, "a folder name")
+        self.train_config(progress=False)  # checks steps, batch size, learning rate, beta2, decay and seed
 
     def gan_loss(self) -> GANLoss:
         """The loss named ``loss``, with its penalty weighted by ``penalty_weight`` if given."""
@@ -65,6 +70,7 @@ class Toy2DConfig:
         return loss if self.penalty_weight is None else with_penalty_weight(loss, self.penalty_weight)
 
     def train_config(self, progress: bool = True) -> TrainConfig:
+        """The ``TrainConfig`` that ``fit`` runs with."""
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, loss=self.loss, lr_g=self.lr,
                            lr_d=self.lr, beta2=self.beta2, lr_decay=self.lr_decay, seed=self.seed,
                            log_every=max(1, self.steps // 50), checkpoint_every=max(1, self.steps // 10),
@@ -76,20 +82,38 @@ class Toy2DConfig:
 RUN_FIELDS = ("steps", "out", "threads", "sample_every", "eval_samples")
 
 
+def _check_config(config: Any) -> None:
+    if not dataclasses.is_dataclass(config) or isinstance(config, type):
+        raise TypeError(f"config must be a recipe's config, such as Toy2DConfig() or default_dcgan(), got "
+                        f"{type(config).__name__}")
+
+
 def run_identity(recipe: str, config: Any) -> dict:
     """What a resumed run must share with the run it continues: the recipe and its settings but ``RUN_FIELDS``."""
+    _check_config(config)
     return {"recipe": recipe, **{k: v for k, v in dataclasses.asdict(config).items() if k not in RUN_FIELDS}}
+
+
+def _folder(out: Any) -> Path:
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a run folder (a str or pathlib.Path), got {type(out).__name__}")
+    return Path(out)
 
 
 def write_metrics(out: Path, result: dict) -> None:
     """metrics.json, with inf written as null (which every JSON reader accepts)."""
+    validate.instance("result", result, dict, "a dict of metrics")
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
-    (out / "metrics.json").write_text(json.dumps(clean, indent=2) + "\n")
+    (_folder(out) / "metrics.json").write_text(json.dumps(clean, indent=2) + "\n")
 
 
 def train_in_folder(out: Path, config: Any, train: Callable[[], History]) -> History:
     """Call ``train`` (a ``fit`` on out/checkpoint.pt). If training stops with an error, metrics.json
     records how and the step the checkpoint still holds, so that no file disagrees with it."""
+    out = _folder(out)
+    _check_config(config)
+    if not callable(train):
+        raise TypeError(f"train must be a function that runs fit and returns its History, got {type(train).__name__}")
     try:
         return train()
     except BaseException as err:
@@ -104,12 +128,17 @@ def train_in_folder(out: Path, config: Any, train: Callable[[], History]) -> His
                   "config": dataclasses.asdict(config)}
         if isinstance(err, TrainingDiverged):
             record["diverged_at_step"] = err.step
-        write_metrics(out, record)
+        try:
+            write_metrics(out, record)
+        except OSError:  # the folder may be the reason (full, unwritable): the original error says more
+            pass
         raise
 
 
 def nothing_to_do(out: Path, history: History, steps: int) -> dict | None:
     """When a resumed checkpoint had already reached ``steps``: metrics.json as it is (no file is rewritten)."""
+    validate.instance("history", history, History, "the History that fit returned")
+    out = _folder(out)
     if history.start_step < steps or history.last_step > history.start_step:
         return None
     path = out / "metrics.json"
@@ -119,7 +148,7 @@ def nothing_to_do(out: Path, history: History, steps: int) -> dict | None:
 
 def default_toy2d(**overrides) -> Toy2DConfig:
     """``Toy2DConfig`` with fast-mode step counts applied, then ``overrides``."""
-    return dataclasses.replace(Toy2DConfig(steps=fast(300, Toy2DConfig.steps)), **overrides)
+    return validate.replaced(Toy2DConfig(steps=fast(300, Toy2DConfig.steps)), **overrides)
 
 
 def _save_figures(out: Path, G, D, mixture, history, loss_name: str) -> None:
@@ -145,6 +174,7 @@ def _save_figures(out: Path, G, D, mixture, history, loss_name: str) -> None:
 
 def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True) -> dict:
     """Train on a toy mixture, write the run folder, return the metrics."""
+    validate.instance("config", config, Toy2DConfig, "a Toy2DConfig, e.g. default_toy2d()")
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)

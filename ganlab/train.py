@@ -32,8 +32,9 @@ import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from . import validate
 from .amp import Precision
-from .losses import GANLoss, get_loss
+from .losses import LOSSES, GANLoss, get_loss
 from .loop import History, TrainingDiverged, run_steps
 
 __all__ = ["TrainConfig", "History", "TrainingDiverged", "d_step", "g_step", "make_optimizers", "ema_of", "fit"]
@@ -63,15 +64,18 @@ class TrainConfig:
     seed: int = 0  # seeds the noise z and the batches fit draws from a tensor (a sampler function uses its own RNG)
 
     def __post_init__(self) -> None:
-        get_loss(self.loss)  # fails early, listing the valid names
+        validate.choice("loss", self.loss, LOSSES)
         for name in ("steps", "batch_size", "n_critic", "log_every"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}")
+            validate.integer(name, getattr(self, name))
+        validate.integer("checkpoint_every", self.checkpoint_every, low=0)
+        validate.integer("seed", self.seed, low=0)
         for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
-        if not 0.0 <= self.lr_decay <= 1.0:
-            raise ValueError(f"lr_decay is a fraction of the run, between 0 and 1; got {self.lr_decay!r}")
+            validate.number(name, getattr(self, name), low=0, low_open=True)
+        for name in ("beta1", "beta2"):
+            validate.number(name, getattr(self, name), low=0, high=1, high_open=True)
+        validate.number("lr_decay", self.lr_decay, low=0, high=1, hint=" (a fraction of the run, between 0 and 1)")
+        for name in ("reuse_fakes", "amp", "progress"):
+            validate.flag(name, getattr(self, name))
 
     def run_identity(self) -> dict:
         """The fields a resumed run must share with the run it continues (all but length and logging)."""
@@ -80,6 +84,7 @@ class TrainConfig:
 
     def lr_factor(self, step: int) -> float:
         """Multiplier of the learning rates at ``step`` (1-based): 1, then a linear fall to 0."""
+        validate.integer("step", step)
         decay_steps = self.lr_decay * self.steps
         if decay_steps == 0:
             return 1.0
@@ -90,11 +95,20 @@ Batch = Union[Tensor, tuple[Tensor, Tensor]]  # examples (N, ...), or (examples,
 Data = Union[Tensor, tuple[Tensor, Tensor], Callable[[int], Batch]]
 
 
+def _check_step_args(G: nn.Module, D: nn.Module, opt: torch.optim.Optimizer, opt_name: str, loss: GANLoss) -> None:
+    for name, player in (("G", G), ("D", D)):
+        validate.instance(name, player, nn.Module, "a network (an nn.Module)")
+    validate.instance(opt_name, opt, torch.optim.Optimizer, "an optimiser, e.g. from make_optimizers")
+    validate.instance("loss", loss, GANLoss, "a GANLoss, e.g. get_loss('nonsaturating')")
+
+
 def d_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor, opt_d: torch.optim.Optimizer,
            loss: GANLoss, precision: Precision | None = None, y: Tensor | None = None,
            fake: Tensor | None = None) -> dict[str, float]:
     """One discriminator update on a real batch and the fakes G(z) (detached); with labels
     ``y``, on G(z, y), and D sees (x, y). ``fake``: G(z) already computed (it is detached here)."""
+    _check_step_args(G, D, opt_d, "opt_d", loss)
+    validate.tensor("real", real, finite=False)
     precision = precision or Precision(real.device)
     cond = () if y is None else (y,)
     opt_d.zero_grad(set_to_none=True)
@@ -103,6 +117,9 @@ def d_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor, opt_d: torch.opt
             with torch.no_grad():
                 fake = G(z, *cond)  # no graph through G: this step updates D only
         fake = fake.detach()  # D's step must not reach into G
+        if fake.shape != real.shape:
+            raise ValueError(f"real, of shape {tuple(real.shape)}, and the fakes G(z), of shape {tuple(fake.shape)}, "
+                             "should have the same shape: D compares the two batches")
         real_logits, fake_logits = D(real, *cond), D(fake, *cond)
         loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
     critic = D if y is None else (lambda x: D(x, y))  # what a penalty differentiates: D at fixed labels
@@ -127,6 +144,8 @@ def g_step(G: nn.Module, D: nn.Module, z: Tensor, opt_g: torch.optim.Optimizer,
            fake: Tensor | None = None) -> dict[str, float]:
     """One generator update: gradients flow from D's logits back into G (with labels: D(G(z, y), y)).
     ``fake``: G(z) already computed, with its graph, by G as it is now."""
+    _check_step_args(G, D, opt_g, "opt_g", loss)
+    validate.tensor("z", z, finite=False)
     precision = precision or Precision(z.device)
     cond = () if y is None else (y,)
     opt_g.zero_grad(set_to_none=True)
@@ -143,6 +162,9 @@ def g_step(G: nn.Module, D: nn.Module, z: Tensor, opt_g: torch.optim.Optimizer,
 
 def make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig) -> tuple[torch.optim.Adam, torch.optim.Adam]:
     """Adam for each player, with its own learning rate."""
+    for name, player in (("G", G), ("D", D)):
+        validate.instance(name, player, nn.Module, "a network (an nn.Module)")
+    validate.instance("config", config, TrainConfig, "a TrainConfig")
     betas = (config.beta1, config.beta2)
     return (torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=betas),
             torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=betas))
@@ -155,8 +177,8 @@ def ema_of(G: nn.Module, decay: float = 0.999) -> AveragedModel:
     average moves slowly and smooths out the oscillations of the game (Yazici et al. 2019,
     "The Unusual Effectiveness of Averaging in GAN Training", ICLR). Sample from ``ema.module``.
     """
-    if not 0.0 < decay < 1.0:
-        raise ValueError(f"the EMA decay must be in (0, 1), e.g. 0.999; got {decay!r}")
+    validate.instance("G", G, nn.Module, "the generator (an nn.Module)")
+    validate.number("decay", decay, low=0, high=1, low_open=True, high_open=True, hint=" (e.g. 0.999)")
     return AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
@@ -177,6 +199,7 @@ def _batch_sampler(data: Data, device: torch.device,
     if not isinstance(x, Tensor) or x.ndim < 2 or len(x) == 0:
         raise TypeError("data must be a non-empty tensor (N, ...) of real examples, a pair (examples, labels), "
                         "or a function n -> batch")
+    validate.tensor("data", x)  # floats, finite: read once, before the first step
     if y is not None and (not isinstance(y, Tensor) or y.shape != (len(x),)):
         raise ValueError(f"labels should be a tensor of shape ({len(x)},), one class index per example; got "
                          f"{tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__}")
@@ -205,7 +228,18 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
     (from ``ema_of(G)``) is updated after every generator step and saved in the checkpoint.
     ``identity``: more settings that identify the run (a recipe's), saved and compared on resume.
     """
-    config = config or TrainConfig()
+    config = TrainConfig() if config is None else validate.instance("config", config, TrainConfig, "a TrainConfig")
+    for name, player in (("G", G), ("D", D)):
+        validate.instance(name, player, nn.Module, "a network (an nn.Module)")
+    if loss is not None:
+        validate.instance("loss", loss, GANLoss, "a GANLoss object (config.loss takes the names)")
+    for name, value, kind, what in (("opt_g", opt_g, torch.optim.Optimizer, "an optimiser"),
+                                    ("opt_d", opt_d, torch.optim.Optimizer, "an optimiser"),
+                                    ("ema", ema, AveragedModel, "an average from ema_of(G)")):
+        if value is not None:
+            validate.instance(name, value, kind, what)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be a function (step, G, D, history), got {type(callback).__name__}")
     loss = loss or get_loss(config.loss)
     device = next(G.parameters()).device
     if opt_g is None or opt_d is None:

@@ -170,3 +170,22 @@ def instance(name: str, value: T, kind: type | tuple[type, ...], what: str) -> T
     if not isinstance(value, kind):
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
     return value
+
+
+def flag(name: str, value: Any) -> bool:
+    """``value`` if it is True or False (a string such as "no" is truthy, so it is refused rather than read as on)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def replaced(config: T, **overrides: Any) -> T:
+    """``dataclasses.replace(config, **overrides)``, refusing an unknown field by listing the valid ones."""
+    import dataclasses
+
+    names = [f.name for f in dataclasses.fields(config)]
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise TypeError(f"{type(config).__name__} has no field {', '.join(map(repr, unknown))}; its fields are "
+                        f"{names}")
+    return dataclasses.replace(config, **overrides)

@@ -29,10 +29,9 @@ Deliberately accepted: NaN in a forward pass or a loss (checking would read ever
 sync per training step; ``fit`` stops on a NaN loss), and an empty batch of codes in ``lerp``
 and ``slerp`` (interpolating no codes gives no codes).
 
-A case marked ``pending=...`` is a strict xfail that says what the library still lacks (all
-of them are in train, loop, checkpoint, amp, recipes and image_recipes, which were being
-rewritten when the sweep was written). Once the library is fixed the strict mark fails the
-case until the mark is removed.
+A case may carry ``pending="..."``: a strict xfail that says what the library still lacks, for
+a gap found before it is fixed. Once the library is fixed the strict mark fails the case until
+the mark is removed.
 """
 
 from __future__ import annotations
@@ -538,13 +537,12 @@ CASES: list[Case] = [
 ]
 
 
-def _pending_cases() -> list[Case]:
-    """Names in files another engineer is rewriting (train, loop, checkpoint, amp, recipes, image_recipes, cli)."""
+def _training_cases() -> list[Case]:
+    """The training machinery: train, loop, checkpoint, amp, recipes, image_recipes, cli."""
     from ganlab import amp, checkpoint, image_recipes, loop, recipes
 
     cpu = torch.device("cpu")
     nonsat = losses.get_loss("nonsaturating")
-    pend = "pending: "
     return [
         # ---- train
         C("train.TrainConfig", "an unknown loss", lambda: tiny_config(loss="huber"),
@@ -552,43 +550,34 @@ def _pending_cases() -> list[Case]:
         C("train.TrainConfig", "steps 0", lambda: tiny_config(steps=0), ("steps", "positive", "0")),
         C("train.TrainConfig", "n_critic fractional", lambda: tiny_config(n_critic=1.5), ("n_critic", "1.5")),
         C("train.TrainConfig", "lr_decay 2", lambda: tiny_config(lr_decay=2.0), ("lr_decay", "between 0 and 1", "2.0")),
-        C("train.TrainConfig", "lr_g a string", lambda: tiny_config(lr_g="1e-3"), ("lr_g", "str"),
-          pending=pend + "lr_g='1e-3' fails in `not '1e-3' > 0` with Python's message, which names neither lr_g nor "
-                         "the expected number"),
-        C("train.TrainConfig", "beta1 1.5", lambda: tiny_config(beta1=1.5), ("beta1", "[0, 1)", "1.5"),
-          pending=pend + "beta1 and beta2 are not checked (Adam's own ValueError comes only at make_optimizers, "
-                         "from torch)"),
+        C("train.TrainConfig", "lr_g a string", lambda: tiny_config(lr_g="1e-3"), ("lr_g", "str")),
+        C("train.TrainConfig", "beta1 1.5", lambda: tiny_config(beta1=1.5), ("beta1", "[0, 1)", "1.5")),
         C("train.TrainConfig", "checkpoint_every negative", lambda: tiny_config(checkpoint_every=-1),
-          ("checkpoint_every", "-1"), pending=pend + "checkpoint_every is checked only when fit starts the loop"),
-        C("train.TrainConfig.lr_factor", "step a string", lambda: tiny_config(lr_decay=0.5).lr_factor("3"), ("step",),
-          pending=pend + "lr_factor('3') fails in arithmetic with Python's message, which does not name step"),
+          ("checkpoint_every", "-1")),
+        C("train.TrainConfig.lr_factor", "step a string", lambda: tiny_config(lr_decay=0.5).lr_factor("3"), ("step",)),
         C("train.d_step", "z of the wrong width",
           lambda: ganlab.d_step(mlp_g(), mlp_d(), torch.zeros(4, 2), torch.zeros(4, 3), opt(mlp_d()), nonsat),
           ("z", "(N, 2)", "(4, 3)")),
         C("train.d_step", "real a list",
           lambda: ganlab.d_step(mlp_g(), mlp_d(), [[0.0, 0.0]], torch.zeros(1, 2), opt(mlp_d()), nonsat),
-          ("real", "torch.Tensor", "list"),
-          pending=pend + "d_step reads real.device before any check: AttributeError"),
+          ("real", "torch.Tensor", "list")),
         C("train.d_step", "real of another shape than G's fakes",
           lambda: ganlab.d_step(mlp_g(), nets.MLPDiscriminator(in_dim=3, width=8, depth=2), torch.zeros(4, 3),
-                                torch.zeros(4, 2), opt(mlp_d()), nonsat), ("real", "(4, 3)", "(4, 2)"),
-          pending=pend + "real and G(z) of different shapes are reported by D's forward as 'the discriminator's "
-                         "input x', not as real against the fakes"),
+                                torch.zeros(4, 2), opt(mlp_d()), nonsat), ("real", "(4, 3)", "(4, 2)")),
         C("train.d_step", "the loss's name instead of a GANLoss",
           lambda: ganlab.d_step(mlp_g(), mlp_d(), torch.zeros(4, 2), torch.zeros(4, 2), opt(mlp_d()), "nonsaturating"),
-          ("loss", "GANLoss", "str"), pending=pend + "loss='nonsaturating' fails with AttributeError on loss.d_loss"),
+          ("loss", "GANLoss", "str")),
         C("train.g_step", "z of the wrong width",
           lambda: ganlab.g_step(mlp_g(), mlp_d(), torch.zeros(4, 5), opt(mlp_g()), nonsat), ("z", "(N, 2)", "(4, 5)")),
         C("train.g_step", "the loss's name instead of a GANLoss",
           lambda: ganlab.g_step(mlp_g(), mlp_d(), torch.zeros(4, 2), opt(mlp_g()), "nonsaturating"),
-          ("loss", "GANLoss", "str"), pending=pend + "loss='nonsaturating' fails with AttributeError on loss.g_loss"),
+          ("loss", "GANLoss", "str")),
         C("train.g_step", "opt_g None", lambda: ganlab.g_step(mlp_g(), mlp_d(), torch.zeros(4, 2), None, nonsat),
-          ("opt_g", "NoneType"), pending=pend + "opt_g=None fails with AttributeError on zero_grad"),
+          ("opt_g", "NoneType")),
         C("train.make_optimizers", "config a dict", lambda: ganlab.make_optimizers(mlp_g(), mlp_d(), {"lr_g": 1e-3}),
-          ("config", "TrainConfig", "dict"), pending=pend + "a dict config fails with AttributeError on config.beta1"),
+          ("config", "TrainConfig", "dict")),
         C("train.ema_of", "decay 1", lambda: ganlab.ema_of(mlp_g(), decay=1.0), ("decay", "(0, 1)", "1.0")),
-        C("train.ema_of", "G a string", lambda: ganlab.ema_of("G"), ("G", "str"),
-          pending=pend + "ema_of('G') is accepted silently: AveragedModel deep-copies whatever it is given"),
+        C("train.ema_of", "G a string", lambda: ganlab.ema_of("G"), ("G", "str")),
         C("train.fit", "data a list", lambda: ganlab.fit(mlp_g(), mlp_d(), [[0.0, 0.0]], tiny_config()),
           ("data", "tensor")),
         C("train.fit", "no examples", lambda: ganlab.fit(mlp_g(), mlp_d(), torch.zeros(0, 2), tiny_config()),
@@ -598,26 +587,22 @@ def _pending_cases() -> list[Case]:
           ("labels", "(4,)", "(3,)")),
         C("train.fit", "NaN in the data", lambda: ganlab.fit(mlp_g(), mlp_d(), with_nan(torch.zeros(8, 2)),
                                                              tiny_config()),
-          ("data", "NaN"),
-          pending=pend + "NaN in a data tensor is not refused up front: a step runs, then TrainingDiverged"),
+          ("data", "NaN")),
         C("train.fit", "config a dict", lambda: ganlab.fit(mlp_g(), mlp_d(), torch.zeros(8, 2), {"steps": 2}),
-          ("config", "TrainConfig", "dict"), pending=pend + "a dict config fails with AttributeError on config.loss"),
+          ("config", "TrainConfig", "dict")),
         C("train.fit", "loss a name",
           lambda: ganlab.fit(mlp_g(), mlp_d(), torch.zeros(8, 2), tiny_config(), loss="hinge"),
-          ("loss", "GANLoss", "str"),
-          pending=pend + "loss='hinge' (a name: config.loss takes names) fails with AttributeError inside the step"),
+          ("loss", "GANLoss", "str")),
         # ---- loop
         C("loop.run_steps", "steps 0", lambda: loop.run_steps(lambda step: {}, steps=0, state={}),
           ("steps", "positive")),
         C("loop.run_steps", "log_every 0", lambda: loop.run_steps(lambda step: {}, steps=1, state={}, log_every=0),
           ("log_every", "positive")),
         C("loop.run_steps", "step_fn not callable", lambda: loop.run_steps(None, steps=1, state={}, progress=False),
-          ("step_fn", "NoneType"), pending=pend + "step_fn=None fails when the first step calls it"),
+          ("step_fn", "NoneType")),
         C("loop.run_steps", "state a list", lambda: loop.run_steps(lambda step: {}, steps=1, state=[mlp_g()]),
-          ("state", "dict", "list"),
-          pending=pend + "state=[...] fails in {**state} with Python's 'not a mapping', which does not name state"),
-        C("loop.History.append", "values a list", lambda: loop.History().append([1.0]), ("values", "dict", "list"),
-          pending=pend + "append([1.0]) fails with AttributeError on values.items()"),
+          ("state", "dict", "list")),
+        C("loop.History.append", "values a list", lambda: loop.History().append([1.0]), ("values", "dict", "list")),
         # ---- checkpoint
         C("checkpoint.save_checkpoint", "step negative", lambda: checkpoint.save_checkpoint("ck.pt", step=-1),
           ("step", "non-negative", "-1")),
@@ -628,58 +613,47 @@ def _pending_cases() -> list[Case]:
         C("checkpoint.read_checkpoint", "a corrupted file", lambda: checkpoint.read_checkpoint(garbage()),
           ("garbage.pt", "corrupted"), raises=(checkpoint.CheckpointError,)),
         C("checkpoint.check_same_run", "saved None", lambda: checkpoint.check_same_run("ck.pt", None, {}),
-          ("saved", "dict", "NoneType"), pending=pend + "saved=None fails with AttributeError on saved.get"),
+          ("saved", "dict", "NoneType")),
         C("checkpoint.load_checkpoint", "no file", lambda: checkpoint.load_checkpoint("missing.pt", G=mlp_g()),
           ("no checkpoint", "missing.pt"), raises=(checkpoint.CheckpointError,)),
         C("checkpoint.load_checkpoint", "a G of another width",
           lambda: checkpoint.load_checkpoint(saved_checkpoint(), G=nets.MLPGenerator(width=16, depth=2)),
           ("another shape", "G"), raises=(checkpoint.CheckpointError,)),
         C("checkpoint.load_checkpoint", "G a string", lambda: checkpoint.load_checkpoint(saved_checkpoint(), G="G"),
-          ("G", "str"), pending=pend + "G='G' fails with AttributeError on load_state_dict"),
+          ("G", "str")),
         C("checkpoint.restore", "payload None", lambda: checkpoint.restore(None, "ck.pt", G=mlp_g()),
-          ("payload", "NoneType"), pending=pend + "payload=None fails with TypeError: 'NoneType' object is not "
-                                                 "subscriptable, which does not name payload"),
+          ("payload", "NoneType")),
         C("checkpoint.CheckpointWriteError.save", "path None",
-          lambda: checkpoint.CheckpointWriteError("failed", {"step": 1}).save(None), ("path", "NoneType"),
-          pending=pend + "save(None) fails inside pathlib"),
+          lambda: checkpoint.CheckpointWriteError("failed", {"step": 1}).save(None), ("path", "NoneType")),
         # ---- amp
-        C("amp.amp_dtype", "a device name instead of a torch.device", lambda: amp.amp_dtype("cuda"),
-          ("device", "str"), pending=pend + "amp_dtype('cuda') fails with AttributeError on device.type"),
-        C("amp.Precision", "an unknown device", lambda: amp.Precision("gpu"), ("device", "'gpu'"),
-          pending=pend + "Precision('gpu') raises torch.device's RuntimeError listing every backend"),
+        C("amp.amp_dtype", "a number instead of a device", lambda: amp.amp_dtype(3), ("device", "int")),
+        C("amp.Precision", "an unknown device", lambda: amp.Precision("gpu"), ("device", "'gpu'")),
         C("amp.Precision", "enabled a string (was truthy: on)", lambda: amp.Precision(cpu, enabled="no"),
-          ("enabled", "'no'"), pending=pend + "enabled='no' is read as True"),
+          ("enabled", "'no'")),
         C("amp.Precision.backward_and_step", "a loss that is not a scalar",
           lambda: amp.Precision(cpu).backward_and_step(mlp_d()(torch.zeros(3, 2)), opt(mlp_d())),
-          ("loss", "(3,)"), pending=pend + "a loss of shape (3,) fails inside torch.autograd"),
+          ("loss", "(3,)")),
         C("amp.Precision.load_state_dict", "state a string", lambda: amp.Precision(cpu).load_state_dict("scaler"),
-          ("state", "dict", "str"), pending=pend + "without a scaler any state is ignored silently"),
+          ("state", "dict", "str")),
         # ---- recipes
         C("recipes.Toy2DConfig", "an unknown dataset", lambda: recipes.Toy2DConfig(dataset="spiral"),
           ("dataset", "'spiral'", "ring")),
         C("recipes.Toy2DConfig", "an unknown loss", lambda: recipes.Toy2DConfig(loss="huber"), ("loss", "'huber'")),
         C("recipes.Toy2DConfig", "a penalty weight for a loss without one",
           lambda: recipes.Toy2DConfig(loss="hinge", penalty_weight=1.0), ("'hinge'", "no penalty")),
-        C("recipes.Toy2DConfig", "width 0", lambda: recipes.Toy2DConfig(width=0), ("width", "positive"),
-          pending=pend + "width, depth and latent_dim are checked only when the networks are built"),
-        C("recipes.Toy2DConfig", "steps 0", lambda: recipes.Toy2DConfig(steps=0), ("steps", "positive"),
-          pending=pend + "steps, batch_size and lr are checked only by train_config()"),
+        C("recipes.Toy2DConfig", "width 0", lambda: recipes.Toy2DConfig(width=0), ("width", "positive")),
+        C("recipes.Toy2DConfig", "steps 0", lambda: recipes.Toy2DConfig(steps=0), ("steps", "positive")),
         C("recipes.Toy2DConfig.train_config", "progress a string (was truthy: a bar)",
-          lambda: recipes.Toy2DConfig().train_config(progress="no"), ("progress", "'no'"),
-          pending=pend + "progress='no' is read as True"),
+          lambda: recipes.Toy2DConfig().train_config(progress="no"), ("progress", "'no'")),
         C("recipes.run_identity", "config a dict", lambda: recipes.run_identity("toy2d", {"steps": 1}),
-          ("config", "dict"), pending=pend + "a dict config fails inside dataclasses.asdict"),
-        C("recipes.write_metrics", "out a string", lambda: recipes.write_metrics("run", {}), ("out", "str"),
-          pending=pend + "out='run' fails in `out / 'metrics.json'` with Python's message, which does not name out"),
+          ("config", "dict")),
+        C("recipes.write_metrics", "out None", lambda: recipes.write_metrics(None, {}), ("out", "NoneType")),
         C("recipes.train_in_folder", "train not callable",
-          lambda: recipes.train_in_folder(Path("."), recipes.Toy2DConfig(), None), ("train", "NoneType"),
-          pending=pend + "train=None fails when called (after writing a 'failed' metrics.json)"),
+          lambda: recipes.train_in_folder(Path("."), recipes.Toy2DConfig(), None), ("train", "NoneType")),
         C("recipes.nothing_to_do", "history a dict", lambda: recipes.nothing_to_do(Path("."), {"step": [1]}, 1),
-          ("history", "History", "dict"), pending=pend + "a plain dict fails with AttributeError on start_step"),
-        C("recipes.default_toy2d", "an unknown field", lambda: recipes.default_toy2d(stepz=3), ("stepz", "steps"),
-          pending=pend + "an unknown field fails inside dataclasses.replace, without listing the fields"),
-        C("recipes.train_toy2d", "config a dict", lambda: recipes.train_toy2d({"steps": 2}), ("config", "dict"),
-          pending=pend + "a dict config fails with AttributeError on config.out"),
+          ("history", "History", "dict")),
+        C("recipes.default_toy2d", "an unknown field", lambda: recipes.default_toy2d(stepz=3), ("stepz", "steps")),
+        C("recipes.train_toy2d", "config a dict", lambda: recipes.train_toy2d({"steps": 2}), ("config", "dict")),
         # ---- image_recipes
         C("image_recipes.DCGANConfig", "width 0", lambda: image_recipes.DCGANConfig(width=0), ("width", "positive")),
         C("image_recipes.DCGANConfig", "image_size 64", lambda: image_recipes.DCGANConfig(image_size=64),
@@ -692,37 +666,33 @@ def _pending_cases() -> list[Case]:
         C("image_recipes.DCGANConfig", "threads negative", lambda: image_recipes.DCGANConfig(threads=-1),
           ("threads", "non-negative")),
         C("image_recipes.DCGANConfig.train_config", "progress a string (was truthy: a bar)",
-          lambda: image_recipes.DCGANConfig().train_config(progress="no"), ("progress", "'no'"),
-          pending=pend + "progress='no' is read as True"),
+          lambda: image_recipes.DCGANConfig().train_config(progress="no"), ("progress", "'no'")),
         C("image_recipes.default_dcgan", "an unknown field", lambda: image_recipes.default_dcgan(widht=8),
-          ("widht", "width"), pending=pend + "an unknown field fails inside dataclasses.replace"),
+          ("widht", "width")),
         C("image_recipes.build_players", "config a dict", lambda: image_recipes.build_players({"width": 8}),
-          ("config", "dict"), pending=pend + "a dict config fails with AttributeError"),
+          ("config", "dict")),
         C("image_recipes.pad_digits", "image_size 64", lambda: image_recipes.pad_digits(digits(2), 64),
           ("image_size", "64")),
         C("image_recipes.pad_digits", "no channel axis", lambda: image_recipes.pad_digits(digits(2)[:, 0]),
-          ("x", "(N, C, 28, 28)", "(2, 28, 28)"),
-          pending=pend + "the message says 'expected MNIST digits of shape ...' without naming x"),
+          ("x", "(N, C, 28, 28)", "(2, 28, 28)")),
         C("image_recipes.pad_digits", "x a list", lambda: image_recipes.pad_digits(digits(1).tolist()),
-          ("x", "torch.Tensor", "list"), pending=pend + "a list fails with AttributeError on x.ndim"),
+          ("x", "torch.Tensor", "list")),
         C("image_recipes.training_digits", "image_size 64", lambda: image_recipes.training_digits(image_size=64),
           ("image_size", "64")),
         C("image_recipes.generate", "z of the wrong width", lambda: image_recipes.generate(dc_g(), torch.zeros(2, 5)),
           ("z", "(N, 8)", "(2, 5)")),
         C("image_recipes.generate", "batch_size 0", lambda: image_recipes.generate(dc_g(), torch.zeros(2, 8),
                                                                                    batch_size=0),
-          ("batch_size", "positive"), pending=pend + "batch_size=0 fails in range() with a message without its name"),
+          ("batch_size", "positive")),
         C("image_recipes.generate", "z a list", lambda: image_recipes.generate(dc_g(), [[0.0] * 8]),
-          ("z", "torch.Tensor", "list"), pending=pend + "a list z fails with AttributeError on .to"),
-        C("image_recipes.real_reference", "n 0", lambda: image_recipes.real_reference(0, False), ("n", "positive"),
-          pending=pend + "n=0 is reported as empty 'fake images' by evaluate_images, not as n"),
+          ("z", "torch.Tensor", "list")),
+        C("image_recipes.real_reference", "n 0", lambda: image_recipes.real_reference(0, False), ("n", "positive")),
         C("image_recipes.evaluate_generator_images", "config a dict",
-          lambda: image_recipes.evaluate_generator_images(dc_g(), {"seed": 0}), ("config", "dict"),
-          pending=pend + "a dict config fails with AttributeError"),
+          lambda: image_recipes.evaluate_generator_images(dc_g(), {"seed": 0}), ("config", "dict")),
         C("image_recipes.train_dcgan", "config a dict", lambda: image_recipes.train_dcgan({"steps": 2}),
-          ("config", "dict"), pending=pend + "a dict config fails with AttributeError on config.out"),
+          ("config", "dict")),
         C("image_recipes.load_or_train_dcgan", "config a dict", lambda: image_recipes.load_or_train_dcgan({"steps": 2}),
-          ("config", "dict"), pending=pend + "a dict config fails with AttributeError on config.out"),
+          ("config", "dict")),
         # ---- cli: argparse prints the error and exits with status 2
         C("cli.main", "--steps 0", lambda: cli.main(["train", "toy2d", "--steps", "0"]), ("--steps", "at least 1"),
           raises=(SystemExit,)),
@@ -737,7 +707,7 @@ def _pending_cases() -> list[Case]:
     ]
 
 
-CASES += _pending_cases()
+CASES += _training_cases()
 
 # Public names with no case, and why. Anything else public must have a case above.
 NOT_SWEPT: dict[str, str] = {

@@ -179,3 +179,36 @@ def test_ctrl_c_in_a_terminal_then_resume_as_a_new_user_would(tmp_path):
     before = (out / "metrics.json").read_bytes()
     again = subprocess.run(command + ["--resume"], capture_output=True, text=True, env=env)
     assert again.returncode == 0 and "Nothing to do" in again.stdout and (out / "metrics.json").read_bytes() == before
+
+
+def test_a_full_disk_stops_the_run_and_the_state_is_written_elsewhere(tmp_path, monkeypatch, capsys):
+    import errno
+    import tempfile
+
+    out, rescue_dir = tmp_path / "run", tmp_path / "tmp"
+    rescue_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(rescue_dir))
+    real_save, saves = torch.save, []
+
+    def save_fills_the_disk(obj, f):  # the second checkpoint of the run (step 8) meets a full disk
+        saves.append(1)
+        real_save(obj, f)
+        if len(saves) == 2:
+            f.truncate(f.tell() // 2)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(torch, "save", save_fills_the_disk)
+    args = ["train", "toy2d", "--width", "16", "--steps", "40", "--out", str(out), "--no-progress"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "could not write the checkpoint" in err and "No space left on device" in err
+    assert read_checkpoint(out / "checkpoint.pt")["step"] == 4  # the previous checkpoint, intact
+    rescued = list(rescue_dir.glob("ganlab-rescued-step8-*.pt"))
+    assert len(rescued) == 1 and str(rescued[0]) in err and read_checkpoint(rescued[0])["step"] == 8
+    # as the message says: copy it into a run folder and resume; the run ends as one that never stopped
+    monkeypatch.setattr(torch, "save", real_save)
+    (out / "checkpoint.pt").write_bytes(rescued[0].read_bytes())
+    assert cli.main(args + ["--resume"]) == 0
+    assert cli.main(args[:-3] + ["--out", str(tmp_path / "straight"), "--no-progress"]) == 0
+    a, b = (read_checkpoint(folder / "checkpoint.pt") for folder in (out, tmp_path / "straight"))
+    assert_identical(a["state"], b["state"], "state")
