@@ -28,6 +28,24 @@ So the checkpoint, the history and the message always name the same step. A chec
 holds everything in ``state`` (networks, optimisers, averages, loss scalers, random
 generators), the global RNG states, the step, the history and ``config``; resuming with a
 different ``config`` is refused, naming the differences.
+
+A family with one model and one loss (a VAE, SRResNet) writes, for instance:
+
+    def vae_step(step):
+        x = next_batch()                                   # its own data
+        loss = negative_elbo(vae, x)                       # its own loss
+        opt.zero_grad(); loss.backward(); opt.step()
+        return {"loss": loss.item()}
+
+    history = run_steps(vae_step, steps=10_000, state={"vae": vae, "opt": opt, "batches": rng},
+                        checkpoint="runs/vae/checkpoint.pt", resume=True)
+
+Why this shape: the step is written out in full by the family, as d2l writes ``update_D`` and
+``update_G`` and Keras lets a GAN override ``train_step``, and the loop around it is one
+visible loop, as nanoGPT keeps its own; there are no events, handlers or hooks on a class
+to learn first. A family whose networks change shape while training (progressive growing's
+new layers, SinGAN's next scale) runs the loop once per stage with a checkpoint per stage,
+since a checkpoint can only be loaded into networks of the shapes it was saved from.
 """
 
 from __future__ import annotations
