@@ -15,14 +15,17 @@ Throughput: steps per second of ``ganlab.fit`` against the training loop of pyto
 Adam optimisers: at the DCGAN paper's configuration (64 x 64 x 3 random images, latent 100,
 width 64, batch 64, Adam 2e-4 with beta1 0.5) and at the course recipe's. The two loops run in
 alternating rounds in one process, so that a change in the machine's load hits both alike, and
-each round pair gives one ratio. On CUDA each is also timed with mixed precision and
-channels_last on and off.
+each round gives one ratio. ``fit`` runs as the recipe does, reusing D's fakes for G's step
+(the reference loop does the same); "fresh z" is ``fit`` with a new z and a second forward
+pass of G for G's step, TrainConfig's default. On CUDA each is also timed with mixed
+precision and channels_last on and off.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import os
 import statistics
 import tempfile
@@ -117,8 +120,12 @@ SETTINGS = {
 }
 
 
-def throughput(setting: dict, rounds: int, steps: int, amp: bool, channels_last: bool) -> tuple[list[float], list[float]]:
-    """Steps/s of fit and of the reference loop in each of ``rounds`` alternating rounds of ``steps`` steps."""
+LOOPS = ("fit", "fresh z", "reference")  # fit reusing D's fakes for G's step (the recipe's setting), fit drawing a
+# fresh z for G's step (TrainConfig's default, Algorithm 1 of Goodfellow et al.), and pytorch/examples' loop
+
+
+def throughput(setting: dict, rounds: int, steps: int, amp: bool, channels_last: bool) -> dict[str, list[float]]:
+    """Steps/s of each of ``LOOPS`` in each of ``rounds`` rounds of ``steps`` steps, in rotating order."""
     device = get_device()
     layout = torch.channels_last if channels_last else torch.contiguous_format
     torch.manual_seed(0)
@@ -126,7 +133,7 @@ def throughput(setting: dict, rounds: int, steps: int, amp: bool, channels_last:
                        image_size=setting["image_size"])
     D = DCGANDiscriminator(channels=setting["channels"], width=setting["width"], image_size=setting["image_size"])
     G, D = G.to(device, memory_format=layout), D.to(device, memory_format=layout)
-    players = {"fit": (G, D), "reference": (copy.deepcopy(G), copy.deepcopy(D))}
+    players = {name: (copy.deepcopy(G), copy.deepcopy(D)) for name in LOOPS}
     betas = (setting["beta1"], setting["beta2"])
     opts = {k: (torch.optim.Adam(g.parameters(), lr=setting["lr"], betas=betas),
                 torch.optim.Adam(d.parameters(), lr=setting["lr"], betas=betas)) for k, (g, d) in players.items()}
@@ -146,21 +153,21 @@ def throughput(setting: dict, rounds: int, steps: int, amp: bool, channels_last:
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
-        if name == "fit":
-            fit(g, d, x, train, opt_g=opt_g, opt_d=opt_d)
+        if name != "reference":
+            fit(g, d, x, dataclasses.replace(train, reuse_fakes=name == "fit"), opt_g=opt_g, opt_d=opt_d)
         else:
             reference_loop(g, d, x, opt_g, opt_d, steps, setting["batch_size"], reference_batches, amp)
         if device.type == "cuda":
             torch.cuda.synchronize()
         return steps / (time.perf_counter() - start)
 
-    timed("fit")  # warm-up: first calls allocate, pick kernels, fill caches
-    timed("reference")
-    rates: dict[str, list[float]] = {"fit": [], "reference": []}
-    for r in range(rounds):
-        for name in (("fit", "reference") if r % 2 == 0 else ("reference", "fit")):
+    for name in LOOPS:  # warm-up: first calls allocate, pick kernels, fill caches
+        timed(name)
+    rates: dict[str, list[float]] = {name: [] for name in LOOPS}
+    for r in range(rounds):  # each loop goes first, second and third in turn
+        for name in LOOPS[r % 3:] + LOOPS[:r % 3]:
             rates[name].append(timed(name))
-    return rates["fit"], rates["reference"]
+    return rates
 
 
 def spread(values: list[float]) -> str:
@@ -192,19 +199,20 @@ def main() -> None:
         quality(args.seeds, args.recipes, args.fast, args.threads)
     if args.skip_throughput:
         return
-    rounds, steps = (2, 2) if args.fast else (args.rounds, args.round_steps)
+    rounds, steps = (3, 2) if args.fast else (args.rounds, args.round_steps)
     settings = [(False, False)] + ([(True, False), (False, True), (True, True)] if device.type == "cuda" else [])
-    print(f"throughput: ganlab.fit against the reference loop, {rounds} alternating rounds of {steps} steps; "
-          "the ratio is fit's steps/s over the reference's in the same round pair, median [min, max]")
-    print(f"{'setting':<7} {'amp':>4} {'channels_last':>13} {'fit steps/s':>11} {'ref steps/s':>11} {'ratio':>22}")
+    print(f"throughput: ganlab.fit against the reference loop, {rounds} rounds of {steps} steps in rotating order; "
+          "each ratio is a loop's steps/s over the reference's in the same round, median [min, max]")
+    print(f"{'setting':<7} {'amp':>4} {'channels_last':>13} {'fit steps/s':>11} {'ref steps/s':>11} "
+          f"{'ratio':>22} {'fresh z ratio':>22}")
     for name in args.settings:
         setting = dict(SETTINGS[name], **(dict(width=8, batch_size=8) if args.fast else {}))
         for amp, channels_last in settings:
-            fit_rates, ref_rates = throughput(setting, rounds, steps, amp, channels_last)
-            ratios = [f / r for f, r in zip(fit_rates, ref_rates)]
+            rates = throughput(setting, rounds, steps, amp, channels_last)
+            ratio = {k: [a / b for a, b in zip(rates[k], rates["reference"])] for k in ("fit", "fresh z")}
             print(f"{name:<7} {'on' if amp else 'off':>4} {'on' if channels_last else 'off':>13} "
-                  f"{statistics.median(fit_rates):>11.2f} {statistics.median(ref_rates):>11.2f} {spread(ratios):>22}",
-                  flush=True)
+                  f"{statistics.median(rates['fit']):>11.2f} {statistics.median(rates['reference']):>11.2f} "
+                  f"{spread(ratio['fit']):>22} {spread(ratio['fresh z']):>22}", flush=True)
 
 
 if __name__ == "__main__":

@@ -117,9 +117,9 @@ def d_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor, opt_d: torch.opt
             with torch.no_grad():
                 fake = G(z, *cond)  # no graph through G: this step updates D only
         fake = fake.detach()  # D's step must not reach into G
-        if fake.shape != real.shape:
+        if fake.shape[1:] != real.shape[1:]:  # the batch sizes may differ; the examples may not
             raise ValueError(f"real, of shape {tuple(real.shape)}, and the fakes G(z), of shape {tuple(fake.shape)}, "
-                             "should have the same shape: D compares the two batches")
+                             "should hold examples of the same shape: D compares the two")
         real_logits, fake_logits = D(real, *cond), D(fake, *cond)
         loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
     critic = D if y is None else (lambda x: D(x, y))  # what a penalty differentiates: D at fixed labels
