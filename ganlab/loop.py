@@ -120,7 +120,7 @@ class _CtrlC:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        print("\nCtrl-C: stopping after this step and saving (press Ctrl-C again to stop at once, unsaved).",
+        print("\nCtrl-C: stopping after this step (press Ctrl-C again to stop at once, in the middle of it).",
               file=sys.stderr, flush=True)
 
     def __exit__(self, *exc: Any) -> None:
