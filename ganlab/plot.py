@@ -61,17 +61,17 @@ def _grid_points(lim: float, resolution: int) -> tuple[np.ndarray, np.ndarray, T
 
 def plot_samples_2d(samples: Tensor | None, mixture: GaussianMixture | None = None, ax: plt.Axes | None = None,
                     title: str | None = None, lim: float | None = None, resolution: int = 200) -> plt.Axes:
-    """Generated samples (dots) over the true density p_data (shaded), if a mixture is given."""
+    """Generated samples (dots) over p_data, if a mixture is given: its modes (crosses) and the discs
+    within 3 sigma of each, where a sample counts as high quality (``ganlab.metrics.mode_stats``).
+
+    ``resolution`` is kept for the callers that pass it; the discs are drawn exactly.
+    """
     _check_window(mixture, 2, lim, resolution)
     _check_points("samples", samples, 2)
     ax = _ax(ax)
     lim = lim or (plot_limits(mixture) if mixture is not None else 2.0)
     if mixture is not None:
-        xx, yy, pts = _grid_points(lim, resolution)
-        # sigma can be far below a pixel, so shade a blurred density: the modes stay visible.
-        blurred = GaussianMixture(mixture.name, mixture.means, max(mixture.sigma, 2 * lim / resolution))
-        dens = blurred.log_prob(pts).exp().reshape(xx.shape).numpy()
-        ax.contourf(xx, yy, dens, levels=12, cmap="Greys", alpha=0.6)
+        _high_quality_discs(ax, mixture)
     if samples is not None:
         s = _np(samples)
         ax.scatter(s[:, 0], s[:, 1], s=3, alpha=0.5, color="tab:orange", label="G(z)")
@@ -80,6 +80,21 @@ def plot_samples_2d(samples: Tensor | None, mixture: GaussianMixture | None = No
         ax.scatter(m[:, 0], m[:, 1], marker="x", color="black", s=20, lw=0.8, label="modes of p_data")
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title or "")
     return ax
+
+
+def _high_quality_discs(ax: plt.Axes, mixture: GaussianMixture, n_std: float = 3.0) -> None:
+    """p_data's mass: a shaded disc of radius n_std * sigma around each mode (the high-quality region).
+
+    A density shading would be invisible here: sigma is a hundredth of the window, so almost every
+    pixel is at density ~0 and the peaks cover a few pixels.
+    """
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Circle
+
+    radius = n_std * mixture.sigma
+    discs = [Circle((float(x), float(y)), radius) for x, y in _np(mixture.means)]
+    ax.add_collection(PatchCollection(discs, facecolor="0.6", edgecolor="0.3", lw=0.5, alpha=0.5,
+                                      label=f"p_data: within {n_std:g} sigma of a mode"))
 
 
 @torch.no_grad()

@@ -151,7 +151,7 @@ def default_toy2d(**overrides) -> Toy2DConfig:
     return validate.replaced(Toy2DConfig(steps=fast(300, Toy2DConfig.steps)), **overrides)
 
 
-def _save_figures(out: Path, G, D, mixture, history, loss_name: str) -> None:
+def _save_figures(out: Path, G, D, mixture, history, loss_name: str, scores: dict) -> None:
     import matplotlib.pyplot as plt
 
     from .plot import plot_decision_surface, plot_history, plot_samples_2d
@@ -162,6 +162,11 @@ def _save_figures(out: Path, G, D, mixture, history, loss_name: str) -> None:
     plot_decision_surface(D, samples, mixture, ax=axes[0],
                           title="D(x) = P(real)" if logits else "sigmoid(critic score): red = scored as real")
     plot_samples_2d(samples, mixture, ax=axes[1], title=f"{N_EVAL_SAMPLES} samples over p_data ({mixture.name})")
+    for ax in axes:
+        ax.legend(loc="upper right", fontsize=7, markerscale=2, framealpha=0.8)
+    fig.suptitle(f"after {history.last_step} steps: modes covered {scores['modes_covered']}/{scores['n_modes']}, "
+                 f"high quality {100 * scores['high_quality']:.1f}%, reverse KL {scores['reverse_kl']:.3f}",
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(out / "samples.png", dpi=110)
     plt.close(fig)
@@ -190,7 +195,7 @@ def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True
     if unchanged is not None:
         return unchanged
     metrics = evaluate_generator(G, mixture)
-    _save_figures(out, G, D, mixture, history, config.loss)
+    _save_figures(out, G, D, mixture, history, config.loss, metrics)
     result = {
         **metrics,
         "status": "interrupted" if history.interrupted else "finished",

@@ -66,3 +66,18 @@ def test_live_plot_does_not_change_the_run(monkeypatch):
         runs.append(fit(G, D, data.ring().sample, dataclasses.replace(cfg), callback=callback)["loss_d"])
     assert runs[0] == runs[1]
     plt.close("all")
+
+
+def test_samples_plot_shows_the_high_quality_region_of_every_mode():
+    from matplotlib.collections import PatchCollection
+
+    from ganlab import data
+    from ganlab.plot import plot_samples_2d
+
+    mix = data.grid()
+    ax = plot_samples_2d(mix.sample(50), mix)
+    discs = [c for c in ax.collections if isinstance(c, PatchCollection)]
+    assert len(discs) == 1 and len(discs[0].get_paths()) == 25
+    assert "3 sigma" in discs[0].get_label()
+    assert discs[0].get_paths()[0].get_extents().width == pytest.approx(2 * 3 * mix.sigma, rel=1e-3)  # radius 3 sigma
+    plt.close("all")
