@@ -274,7 +274,8 @@ def d_step_no_grad(G, D, real, z, opt_d):
     loss = bce(D(real), 1.0) + bce(D(fake), 0.0)
     loss.backward()
     opt_d.step()
-    return loss  # a tensor is fine too
+    return loss.item()
+
 
 
 D_STEP_WRONG = [(make_d_step(detach=False), ["not detached", "detach()"]),
@@ -284,7 +285,8 @@ D_STEP_WRONG = [(make_d_step(detach=False), ["not detached", "detach()"]),
                 (make_d_step(step=False), ["did not change", "opt_d.step()"]),
                 (make_d_step(reduce="sum"), ["sum"]),
                 (make_d_step(new_z=True), ["draw no new noise"]),
-                (make_d_step(update_g=True), ["G's parameters changed"])]
+                (make_d_step(update_g=True), ["G's parameters changed"]),
+                (lambda *a: torch.tensor(make_d_step()(*a)), ["Tensor", "Python float", "loss.item()"])]
 
 
 def test_d_step_passes_correct_answers(capsys):

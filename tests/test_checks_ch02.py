@@ -115,17 +115,26 @@ def test_clip_weights(capsys):
 # ---------------------------------------------------------------- interpolates
 def interp_right(real, fake):
     eps = torch.rand(len(real), *[1] * (real.ndim - 1))
-    return eps * real + (1 - eps) * fake
+    return eps * real.detach() + (1 - eps) * fake.detach()
 
 
 def interp_lerp(real, fake):
     eps = torch.rand(real.shape[0], *[1] * (real.ndim - 1))
-    return torch.lerp(fake, real, eps)
+    return torch.lerp(fake.detach(), real.detach(), eps)
+
+
+def interp_no_grad(real, fake):
+    with torch.no_grad():
+        eps = torch.rand(len(real), *[1] * (real.ndim - 1))
+        return eps * real + (1 - eps) * fake
 
 
 def test_interpolates(capsys):
     passes(checks.check_interpolates, interp_right, capsys)
     passes(checks.check_interpolates, interp_lerp, capsys)
+    passes(checks.check_interpolates, interp_no_grad, capsys)
+    fails(checks.check_interpolates, lambda r, f: (e := torch.rand(len(r), *[1] * (r.ndim - 1))) * r + (1 - e) * f,
+          "carry a graph back to G", "detach")
     fails(checks.check_interpolates, lambda r, f: (e := torch.rand_like(r)) * r + (1 - e) * f, "one eps per example")
     fails(checks.check_interpolates, lambda r, f: (e := torch.rand(1)) * r + (1 - e) * f, "same eps")
     fails(checks.check_interpolates, lambda r, f: (e := torch.randn(len(r), *[1] * (r.ndim - 1))) * r + (1 - e) * f,

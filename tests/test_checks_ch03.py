@@ -78,7 +78,7 @@ def d_step_bce(G, D, real, z, opt_d):
     opt_d.zero_grad(set_to_none=True)
     loss.backward()
     opt_d.step()
-    return loss
+    return loss.detach().cpu().item()
 
 
 def d_step_variant(detach=True, zero=True, swap=False, sign=1.0, joint=False):
@@ -107,6 +107,7 @@ def test_d_step_images(capsys):
     fails(check, d_step_variant(swap=True), "real and fake are swapped")
     fails(check, d_step_variant(sign=-1.0), "climbed its loss")
     fails(check, d_step_variant(joint=True), "ONE batch")
+    fails(check, lambda *a: torch.tensor(d_step_right(*a)), "Python float")
 
 
 # ---------------------------------------------------------------- lerp and slerp
@@ -268,7 +269,7 @@ def fid_raw_moments_float32(real, fake):
 
 def test_fid_from_features(capsys):
     passes(checks.check_fid_from_features, fid_from_features, capsys)
-    for fn in (fid_scipy, fid_torch_eig, lambda r, f: fid_torch_eig(r, f, dtype=torch.float32)):
+    for fn in (fid_scipy, fid_torch_eig):
         out = passes(checks.check_fid_from_features, fn, capsys)
         assert "Note" not in out
     out = passes(checks.check_fid_from_features, lambda r, f: fid_torch_eig(r, f, ddof=0), capsys)
@@ -280,6 +281,7 @@ def test_fid_from_features(capsys):
     fails(check, lambda r, f: fid_torch_eig(r, f, mean_power=1), "not squared")
     fails(check, fid_elementwise_sqrt, "ELEMENTWISE square root")
     fails(check, fid_raw_moments_float32, "float64")
+    fails(check, lambda r, f: fid_torch_eig(r, f, dtype=torch.float32), "float64", "case 5 of 5")
 
 
 @pytest.mark.parametrize("check", [checks.check_generator_block, checks.check_d_step_images, checks.check_lerp,

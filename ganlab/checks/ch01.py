@@ -30,6 +30,11 @@ def _sp(x: Tensor) -> Tensor:
     return F.softplus(x).mean()
 
 
+def _smoothed(y_real: float, y_fake: float) -> Callable[[Tensor, Tensor], Tensor]:
+    """The cross-entropy D loss with soft labels y_real and y_fake (bce(l, y) = softplus(l) - y l)."""
+    return lambda r, f: (F.softplus(r) - y_real * r).mean() + (F.softplus(f) - y_fake * f).mean()
+
+
 def check_d_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     """fn(real_logits, fake_logits) -> -E[log D(x)] - E[log(1 - D(G(z)))], a scalar tensor."""
     variants = [
@@ -45,6 +50,20 @@ def check_d_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
          lambda r, f: F.softplus(torch.cat([-r, f])).mean()),
         ("only the real term -E[log D(x)]: add the fake term -E[log(1 - D(G(z)))].", lambda r, f: _sp(-r)),
         ("only the fake term -E[log(1 - D(G(z)))]: add the real term -E[log D(x)].", lambda r, f: _sp(f)),
+        ("the real term has the wrong sign: it is -E[log D(x)] = mean(softplus(-l_real)), positive like the fake term.",
+         lambda r, f: -_sp(-r) + _sp(f)),
+        ("the fake term has the wrong sign: it is -E[log(1 - D(G(z)))] = mean(softplus(l_fake)), positive like the "
+         "real term.", lambda r, f: _sp(-r) - _sp(f)),
+        ("both batches got label 0 (-log(1 - D) for the real logits too): real logits take label 1, -log D(x).",
+         lambda r, f: _sp(r) + _sp(f)),
+        ("both batches got label 1 (-log D for the fake logits too): fake logits take label 0, -log(1 - D(G(z))).",
+         lambda r, f: _sp(-r) + _sp(-f)),
+        ("the log of the mean, -log(mean(D(x))) - log(mean(1 - D(G(z)))): the loss is the MEAN OF THE LOGS, "
+         "-mean(log D(x)) - mean(log(1 - D(G(z)))); take the log of each example's probability first.",
+         lambda r, f: -torch.sigmoid(r).mean().log() - torch.sigmoid(-f).mean().log()),
+        *[(f"label smoothing: real label {y} (fake {y_f}); this exercise uses the hard labels 1 for real and 0 for "
+           f"fake, as in V(D, G). Smoothing is a training trick, not the loss.", _smoothed(y, y_f))
+          for y, y_f in ((0.9, 0.0), (0.95, 0.0), (0.85, 0.0), (0.7, 0.0), (0.9, 0.1), (1.0, 0.1))],
     ]
     _check_loss("check_d_loss", "the discriminator loss", fn, d_loss_bce, list(zip(_REAL, _FAKE)),
                 ("real_logits", "fake_logits"), variants, (_t(-20.0, 15.0, 3.0), _t(20.0, -15.0, 0.5)))
@@ -58,6 +77,8 @@ def check_g_loss_minimax(fn: Callable[[Tensor], Tensor]) -> None:
         ("log D(G(z)) where log(1 - D(G(z))) belongs.", lambda f: -_sp(-f)),
         ("a sum where a mean belongs: use .mean().", lambda f: -F.softplus(f).sum()),
         (_SIGMOID_TWICE, lambda f: -_sp(torch.sigmoid(f))),
+        ("the log of the mean, log(mean(1 - D(G(z)))): the loss is the MEAN OF THE LOGS, mean(log(1 - D(G(z)))); "
+         "take the log of each example's probability first.", lambda f: torch.sigmoid(-f).mean().log()),
     ]
     _check_loss("check_g_loss_minimax", "the minimax (saturating) generator loss", fn, g_loss_minimax, _G_FAKE,
                 ("fake_logits",), variants, (_t(20.0, -20.0, 1.0),))
@@ -73,6 +94,10 @@ def check_g_loss_nonsaturating(fn: Callable[[Tensor], Tensor]) -> None:
          lambda f: -_sp(f)),
         ("a sum where a mean belongs: use .mean().", lambda f: F.softplus(-f).sum()),
         (_SIGMOID_TWICE, lambda f: _sp(-torch.sigmoid(f))),
+        ("the log of the mean, -log(mean(D(G(z)))): the loss is the MEAN OF THE LOGS, -mean(log D(G(z))); take the "
+         "log of each example's probability first.", lambda f: -torch.sigmoid(f).mean().log()),
+        ("label smoothing: G's target label is 1, as in -E[log D(G(z))]; a soft label belongs (if anywhere) to D's "
+         "real examples.", lambda f: (F.softplus(f) - 0.9 * f).mean()),
     ]
     _check_loss("check_g_loss_nonsaturating", "the non-saturating generator loss", fn, g_loss_nonsaturating, _G_FAKE,
                 ("fake_logits",), variants, (_t(-20.0, 20.0, 1.0),))
@@ -99,6 +124,8 @@ def check_optimal_discriminator(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
                 ("D*(x) is 1/2 only where p_data = p_g.", torch.full_like(expected, 0.5)),
                 ("p_data / p_g is the likelihood ratio, not D*: divide by the sum p_data + p_g.", p / q),
                 ("normalised by totals over all points: D* is elementwise.", p / (p.sum() + q.sum())),
+                ("sigmoid(p_data - p_g): D* = sigmoid(log p_data - log p_g), the difference of the LOG densities "
+                 "(the logit of D* is the log-likelihood ratio).", torch.sigmoid(p - q)),
             ], fallback="" if _finite(got) else "NaN or inf: where p_g = 0 and p_data > 0, D* = 1 (only real data is "
                                                 "there); where p_data = 0, D* = 0.")
     chk.passed()
@@ -140,8 +167,17 @@ def check_jsd(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
                 ("KL(p || q) instead of JSD: compare each distribution with the mixture m = (p + q) / 2.", _kl(p, q)),
                 ("KL(q || p) instead of JSD: compare each distribution with the mixture m = (p + q) / 2.", _kl(q, p)),
                 ("only one KL term: JSD = (KL(p||m) + KL(q||m)) / 2 uses both.", _kl(p, m)),
+                ("the mixture is m = (p + q) / 2, not p + q.", jsd - math.log(2)),
                 ("only half of one KL term: JSD = (KL(p||m) + KL(q||m)) / 2 uses both.", _kl(p, m) / 2),
-                ("the KL terms are the wrong way round: KL(p || m) sums p log(p / m).", (_kl(m, p) + _kl(m, q)) / 2)]
+                ("the KL terms are the wrong way round: KL(p || m) sums p log(p / m).", (_kl(m, p) + _kl(m, q)) / 2),
+                ("a mean over the outcomes where KL has a SUM (F.kl_div's default reduction='mean' divides by the "
+                 "number of entries): use .sum(), or F.kl_div(m.log(), p, reduction='sum').", jsd / len(p)),
+                ("F.kl_div(input, target) wants the LOG-probabilities log m as its input (and p as target): "
+                 "F.kl_div(m.log(), p, reduction='sum') is KL(p || m).",
+                 ((torch.xlogy(p, p) - p * m).sum() + (torch.xlogy(q, q) - q * m).sum()) / 2),
+                ("F.kl_div(input, target) computes KL(target || exp(input)): with input = p.log() and target = m "
+                 "it is KL(m || p); pass F.kl_div(m.log(), p, reduction='sum').",
+                 (_kl(m, p) + _kl(m, q)) / 2 / len(p))]
     _check_divergence("check_jsd", "the Jensen-Shannon divergence", fn, _jsd, variants)
 
 
@@ -168,9 +204,11 @@ def _around(modes: Tensor, spec: list[tuple[int, float, float]]) -> Tensor:
 
 
 def _coverage(samples: Tensor, modes: Tensor, thr: float, squared: bool = False, box: bool = False,
-              any_nearest: bool = False) -> tuple[int, float]:
+              any_nearest: bool = False, per_mode: bool = False) -> tuple[int, float]:
     """Mode coverage with one switchable mistake, to recognise it."""
     d, idx = torch.cdist(samples, modes).min(1)
+    if per_mode:  # a mode is covered by any sample within thr of it, nearest or not
+        return int((torch.cdist(samples, modes) <= thr).any(0).sum()), float((d <= thr).float().mean())
     good = (samples - modes[idx]).abs().amax(1) <= thr if box else (d**2 if squared else d) <= thr
     return len(idx.unique() if any_nearest else idx[good].unique()), float(good.float().mean())
 
@@ -184,11 +222,16 @@ def check_mode_coverage(fn: Callable[[Tensor, Tensor, float], tuple[int, float]]
     # 3 sigma when squared), one at (0.12, 0.12) (inside a box, outside the circle), one at 0.5 (nearest, not good).
     traps = _around(ring, [(0, 0.0, 0), (0, 0.03, 10), (0, 0.03, 200), (1, 0.1, 45), (2, 0.25, 90), (4, 0.5, 180),
                            (5, 0.02, 0), (6, 0.02, 90), (7, 0.02, 300)])
+    # Case 6: modes 0 and 1 are 0.2 apart, closer than 6 sigma = 0.3: the samples near mode 0 lie within 3 sigma
+    # of mode 1 too, but mode 0 is their nearest mode, so mode 1 is not covered.
+    close = torch.tensor([[0.0, 0.0], [0.2, 0.0], [2.0, 2.0]])
+    close_samples = torch.tensor([[0.06, 0.0], [0.07, 0.02], [-0.05, 0.03], [2.03, 1.98], [2.0, 2.1], [1.2, 1.2]])
     cases = [(torch.cat([traps, ring[3:4] + 0.12]), ring, 0.05),
              (grid[torch.randint(0, 4, (40,), generator=g)] + 0.1 * torch.randn(40, 2, generator=g), grid, 0.1),
              (ring[2] + 0.01 * torch.randn(30, 2, generator=g), ring, 0.01),
              (torch.full((10, 2), 0.05), ring, 0.01),
-             (ring[torch.randint(0, 8, (200,), generator=g)] + 0.01 * torch.randn(200, 2, generator=g), ring, 0.01)]
+             (ring[torch.randint(0, 8, (200,), generator=g)] + 0.01 * torch.randn(200, 2, generator=g), ring, 0.01),
+             (close_samples, close, 0.05)]
     chk = _Check("check_mode_coverage", "modes covered and high-quality fraction", fn, len(cases))
     for case, (samples, modes, sigma) in enumerate(cases, 1):
         stats = mode_stats(samples, GaussianMixture("check", modes, sigma))
@@ -207,6 +250,10 @@ def check_mode_coverage(fn: Callable[[Tensor, Tensor, float], tuple[int, float]]
                 ("the pair is in the wrong order: return (modes_covered, high_quality_fraction).", expected[::-1]),
                 ("a mode counts as covered only if a HIGH-QUALITY sample (within 3 sigma) is nearest to it, "
                  "not any nearest sample.", (_coverage(samples, modes, 3 * sigma, any_nearest=True)[0], expected[1])),
+                ("a sample counts only for its NEAREST mode: here modes 0 and 1 are closer than 6 sigma, so samples "
+                 "near mode 0 lie within 3 sigma of mode 1 too, yet mode 1 is not covered. Find each sample's nearest "
+                 "mode (argmin over the distances), then count the modes that a high-quality sample has as nearest.",
+                 _coverage(samples, modes, 3 * sigma, per_mode=True)),
                 ("the threshold is 3 sigma, not sigma.", _coverage(samples, modes, sigma)),
                 ("the SQUARED distance compared with 3 sigma: compare the distance (or square both sides).",
                  _coverage(samples, modes, 3 * sigma, squared=True)),
@@ -234,7 +281,15 @@ def _flat(module: torch.nn.Module) -> Tensor:
 
 def _d_step_change(chk: _Check, G: torch.nn.Module, G0: torch.nn.Module, D: torch.nn.Module,
                    D0: torch.nn.Module) -> Tensor:
-    """After a student's discriminator step: G untouched and without gradients, D changed; returns D's change."""
+    """After a student's discriminator step: G untouched, trainable and without gradients, D changed; returns
+    D's change."""
+    for who, module in (("G", G), ("D", D)):
+        frozen = [name for name, p in module.named_parameters() if not p.requires_grad]
+        if frozen:
+            chk.fail(f"{who}'s parameters {frozen[:3]}{' ...' if len(frozen) > 3 else ''} were left with "
+                     f"requires_grad=False.", diagnosis=f"your step froze {who} (requires_grad_(False)) and did not "
+                     f"unfreeze it: {who}'s next step would get no gradients. Leave requires_grad alone; to keep "
+                     f"gradients out of G, detach the fakes: fake = G(z).detach() (or G(z) under torch.no_grad()).")
     if not torch.equal(_flat(G), _flat(G0)):
         chk.fail("G's parameters changed.", diagnosis="a discriminator step updates D only: opt_d.step(), nothing "
                                                        "for G.")
@@ -253,6 +308,10 @@ def _check_returned_loss(chk: _Check, got: Any, loss_before: float) -> None:
     """A discriminator step returns the loss it stepped on, computed before opt_d.step()."""
     if got is None:
         chk.fail("It returned None.", loss_before, got, "return the loss computed in this step (loss.item()).")
+    if isinstance(got, (Tensor, np.ndarray)):
+        chk.fail(f"It returned a {type(got).__name__}; the step returns its loss as a Python float.", loss_before,
+                 got, "return loss.item(): a tensor that requires grad keeps the whole graph of the step alive "
+                      "(memory grows with every step you record), and the training loop logs plain numbers.")
     if not _close(chk.scalar(got, loss_before), loss_before, rtol=1e-3):
         chk.fail("The update is right but the returned loss is not.", loss_before, got,
                  "return the loss you called backward() on, computed before opt_d.step().")

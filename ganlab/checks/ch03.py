@@ -24,6 +24,22 @@ def _first(module: nn.Module, kinds: tuple[type, ...]) -> nn.Module | None:
     return next((m for m in module.modules() if isinstance(m, kinds)), None)
 
 
+_LAYERS = {nn.ConvTranspose2d: "convolution", nn.BatchNorm2d: "BatchNorm", nn.ReLU: "ReLU"}
+
+
+def _run_in_order(block: nn.Module, x: Tensor) -> tuple[Tensor, list[str]]:
+    """block(x) in training mode without gradients, and the kinds of layer it ran, in the order it ran them."""
+    order: list[str] = []
+    hooks = [m.register_forward_hook(lambda *_, kind=kind: order.append(kind))
+             for m in block.modules() for t, kind in _LAYERS.items() if isinstance(m, t)]
+    try:
+        with torch.no_grad():
+            return block(x), order
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
 def check_generator_block(fn: Callable[[int, int], nn.Module]) -> None:
     """fn(c_in, c_out) -> ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), BatchNorm2d(c_out), ReLU: (N, c_in, H, W)
     -> (N, c_out, 2H, 2W)."""
@@ -43,8 +59,7 @@ def check_generator_block(fn: Callable[[int, int], nn.Module]) -> None:
         x = torch.randn(2, c_in, side, side, generator=torch.Generator().manual_seed(case))
         block.train()
         try:
-            with torch.no_grad():
-                out = block(x)
+            out, order = _run_in_order(block, x)
         except Exception as err:  # noqa: BLE001 - reworded below
             chk.fail(f"The block raised {type(err).__name__} on an input of shape {tuple(x.shape)}: {err}",
                      diagnosis="the convolution takes c_in channels in and gives c_out out, and BatchNorm2d gets "
@@ -76,6 +91,25 @@ def check_generator_block(fn: Callable[[int, int], nn.Module]) -> None:
             if _first(block, (bad,)) is not None:
                 chk.fail(f"The block uses {bad.__name__}.", diagnosis=f"a hidden block of G ends in ReLU: {why} "
                          f"(Radford et al. 2015, sec. 3).")
+        if {"BatchNorm", "convolution"} <= set(order) and order.index("BatchNorm") < order.index("convolution"):
+            chk.fail("BatchNorm runs before the transposed convolution.", diagnosis="the order is convolution, then "
+                     "BatchNorm, then ReLU: BatchNorm2d(c_out) normalises the convolution's OUTPUT, channel by channel, "
+                     "so that the ReLU sees centred values.")
+        if "ReLU" in order and "BatchNorm" in order and order.index("ReLU") < order.index("BatchNorm"):
+            chk.fail("ReLU runs before BatchNorm.", diagnosis="the order is convolution, then BatchNorm, then ReLU: "
+                     "a ReLU before BatchNorm would be undone by its centring, and the block would emit negative values.")
+        k, s, p, op = conv.kernel_size[0], conv.stride[0], conv.padding[0], conv.output_padding[0]
+        if (k, s, p, op) != (4, 2, 1, 0) or conv.kernel_size[0] != conv.kernel_size[1]:
+            chk.fail(f"The shape is right, but the transposed convolution has kernel {conv.kernel_size}, stride {s}, "
+                     f"padding {p}, output_padding {op}.", diagnosis="DCGAN's block is ConvTranspose2d(c_in, c_out, 4, "
+                     "2, 1, bias=False): kernel 4, stride 2, padding 1. A kernel that the stride does not divide (kernel "
+                     "3 with output_padding=1, say) lets output pixels receive unequal numbers of kernel taps, which "
+                     "draws checkerboard artefacts (Odena et al. 2016).")
+        if not norm.affine or norm.num_features != c_out:
+            chk.fail("The BatchNorm2d is not BatchNorm2d(c_out)." if norm.affine else "The BatchNorm2d has no learnable "
+                     "scale and shift (affine=False).", diagnosis="use nn.BatchNorm2d(c_out) with its defaults: its "
+                     "learnable scale gamma and shift beta let each layer undo the normalisation where that helps (and "
+                     "beta takes the place of the convolution's bias).")
         with torch.no_grad():  # the reference with the block's own weights: ReLU(BN_train(convT(x)))
             y = F.conv_transpose2d(x, conv.weight, None, stride=2, padding=1)
             y = F.batch_norm(y, None, None, norm.weight, norm.bias, training=True, eps=norm.eps)
@@ -85,8 +119,9 @@ def check_generator_block(fn: Callable[[int, int], nn.Module]) -> None:
                 chk.fail("The values are wrong: negative values come out.", diagnosis="the ReLU is missing at the end "
                          "of the block.")
             chk.fail("The values are not ReLU(BatchNorm(ConvTranspose2d(x))) computed with your block's own weights.",
-                     expected, out, "the order is convolution, then BatchNorm, then ReLU (BatchNorm normalises the "
-                     "convolution's output; ReLU comes last).")
+                     expected, out, f"your block ran {' -> '.join(order)}, in the right order, but something else "
+                     "changes the values (an extra layer or operation: Dropout, a second activation, a scaling, a "
+                     "residual): a DCGAN block is exactly ConvTranspose2d, BatchNorm2d, ReLU.")
     chk.passed()
 
 
@@ -153,6 +188,16 @@ def _latent_pairs() -> list[tuple[Tensor, Tensor, float]]:
     return [(z0, z1, 0.25), (w0, w1, 0.6), (z0, z1, 0.0), (z0, z1, 1.0)]
 
 
+def _untouched(chk: _Check, given: tuple[Tensor, Tensor], originals: tuple[Tensor, Tensor]) -> None:
+    """Interpolation must leave the caller's codes as they were."""
+    for name, now, before in zip(("z0", "z1"), given, originals):
+        if not torch.equal(now, before):
+            chk.fail(f"{name} was changed in place.", before, now, f"your function overwrote the caller's {name} (an "
+                     f"in-place operation such as {name}.mul_(...), {name} *= ..., {name} /= {name}.norm(...) or "
+                     f"{name}[...] = ...): compute new tensors instead, e.g. (1 - t) * z0 + t * z1 or "
+                     f"F.normalize(z0, dim=1).")
+
+
 def _interp_output(chk: _Check, got: Any, expected: Tensor, shape: tuple[int, ...],
                    hint: str = "one interpolated vector per row of z0 and z1.") -> None:
     if not isinstance(got, Tensor):
@@ -168,7 +213,9 @@ def check_lerp(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
     chk = _Check("check_lerp", "linear interpolation between latent codes", fn, len(cases))
     for case, (a, b, t) in enumerate(cases, 1):
         expected = (1 - t) * a + t * b
-        got = chk.call(case, a.clone(), b.clone(), t, z0=a, z1=b, t=t)
+        given = (a.clone(), b.clone())
+        got = chk.call(case, *given, t, z0=a, z1=b, t=t)
+        _untouched(chk, given, (a, b))
         _interp_output(chk, got, expected, tuple(a.shape))
         if not _close(got, expected):
             chk.mismatch(expected, got.detach(), [
@@ -177,6 +224,7 @@ def check_lerp(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
                 ("the weights do not add up to 1: z0 + t (z1 - z0) = (1 - t) z0 + t z1.", a + t * b),
                 ("the weights do not add up to 1: z0 + t (z1 - z0) = (1 - t) z0 + t z1.", (1 - t) * a + b),
                 ("the midpoint (z0 + z1) / 2 for every t: use t.", (a + b) / 2),
+                ("only the step t (z1 - z0): start from z0, z0 + t (z1 - z0).", t * (b - a)),
             ], problem=f"Wrong interpolation at t = {t}.")
     chk.passed()
 
@@ -222,8 +270,10 @@ def check_slerp(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
         expected = _slerp(a, b, t)
         about = {6: "rows 2 and 3 are the same vectors as in z1",
                  7: "z1[1] = -z0[1] and z1[3] = -2 z0[3] point the opposite way"}.get(case, "standard normal rows")
-        got = chk.call(case, a.clone(), b.clone(), t, z0=f"{tuple(a.shape)}, standard normal rows",
-                       z1=f"{tuple(b.shape)}, {about}", t=t)
+        given = (a.clone(), b.clone())
+        got = chk.call(case, *given, t, z0=f"{tuple(a.shape)}, standard normal rows", z1=f"{tuple(b.shape)}, {about}",
+                       t=t)
+        _untouched(chk, given, (a, b))
         _interp_output(chk, got, expected, tuple(a.shape), "one interpolated vector per row of z0 and z1; the angle "
                        "needs keepdim=True (shape (N, 1)) so that it broadcasts over each row.")
         if case == 7:
@@ -263,6 +313,14 @@ def check_slerp(fn: Callable[[Tensor, Tensor, float], Tensor]) -> None:
 def _check_opposite_rows(chk: _Check, got: Tensor, expected: Tensor, a: Tensor, b: Tensor, t: float) -> None:
     """Case 7: rows 1 and 3 are opposite (any finite answer no longer than the endpoints), rows 0 and 2 ordinary."""
     bound = torch.maximum(a.norm(dim=1), b.norm(dim=1)) * 1.001 + 1e-4
+    cosines = [(F.normalize(a, dim=1) * F.normalize(b, dim=1)).sum(1),
+               (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1))]
+    if bool(torch.isnan(got).any()) and any(bool((c.abs() > 1).any()) for c in cosines):
+        chk.fail(f"Rows 1 and 3, where z1[i] = -c z0[i], give NaN at t = {t}.", expected, got, "torch.acos of a "
+                 "cosine that rounding pushed just below -1 (here it computes as "
+                 f"{min(float(c[[1, 3]].min()) for c in cosines):.8f}) is NaN: clamp the cosine to [-1, 1] before torch.acos. "
+                 "Then sin(omega) ~ 0 for these opposite rows: fall back to linear interpolation there, as for "
+                 "parallel ones.")
     if not _finite(got) or (got.detach().norm(dim=1) > bound).any():
         chk.fail(f"Rows 1 and 3, where z1[i] = -c z0[i], give NaN, inf or a huge vector at t = {t}.", expected,
                  got, "for opposite vectors the angle is pi and sin(omega) = 0 again (not only for parallel ones, "
@@ -283,8 +341,14 @@ def _features(n: int, d: int, seed: int, shift: float, scale: float, offset: flo
             + shift + offset)
 
 
+def _psd_sqrt(s: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a positive semi-definite matrix."""
+    w, v = np.linalg.eigh(s)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
 def _fid(real: Tensor, fake: Tensor, ddof: int = 1, axis: int = 0, trace_sqrt: bool = True, mean_term: int = 2,
-         cov_term: bool = True, two: float = 2.0, elementwise: bool = False) -> float:
+         cov_term: bool = True, two: float = 2.0, elementwise: bool = False, product_of_roots: bool = False) -> float:
     """The Frechet distance in float64, with switches that reproduce the classic mistakes."""
     r, f = real.double().numpy(), fake.double().numpy()
     mu_r, mu_f = r.mean(axis=0), f.mean(axis=0)
@@ -297,6 +361,8 @@ def _fid(real: Tensor, fake: Tensor, ddof: int = 1, axis: int = 0, trace_sqrt: b
     if elementwise:  # sqrt of each entry of S_r S_f: only the diagonal reaches the trace
         diag = np.diag(s_r @ s_f)
         tr_sqrt = np.sqrt(diag).sum() if (diag >= 0).all() else float("nan")
+    if product_of_roots:  # Tr(S_r^(1/2) S_f^(1/2)): the roots of each covariance, not of their product
+        tr_sqrt = float(np.trace(_psd_sqrt(s_r) @ _psd_sqrt(s_f)))
     dist = np.linalg.norm(mu_r - mu_f)
     cov = np.trace(s_r) + np.trace(s_f) - two * tr_sqrt if cov_term else 0.0
     return float((dist ** mean_term if mean_term else 0.0) + cov)
@@ -314,7 +380,10 @@ def check_fid_from_features(fn: Callable[[Tensor, Tensor], Any]) -> None:
         (_features(60, 6, 3, 0.0, 1.5), _features(50, 6, 4, -0.4, 0.5)),
         (_features(80, 3, 5, 0.0, 1.0, offset=100.0), _features(70, 3, 6, 1.5, 1.0, offset=100.0)),
         (_features(50, 5, 7, 0.0, 1.0), _features(50, 5, 7, 0.0, 1.0)),  # identical sets: FID 0
+        # far from 0: float32 means and covariances lose about 3 of FID's digits here, float64 none
+        (_features(80, 3, 5, 0.0, 1.0, offset=1e5), _features(70, 3, 6, 1.5, 1.0, offset=1e5)),
     ]
+    cases = [(real.float().double(), fake.float().double()) for real, fake in cases]  # what the student receives
     chk = _Check("check_fid_from_features", "the Frechet distance between feature sets", fn, len(cases))
     note = ""
     for case, (real, fake) in enumerate(cases, 1):
@@ -347,12 +416,17 @@ def check_fid_from_features(fn: Callable[[Tensor, Tensor], Any]) -> None:
             ("only the mean term: add Tr(S_r + S_f - 2 (S_r S_f)^(1/2)).", _fid(real, fake, cov_term=False)),
             ("the factor 2 in front of the trace of the square root is missing.",
              _fid(real, fake, two=1.0)),
+            ("Tr(S_r^(1/2) S_f^(1/2)), the product of the two square roots, is not Tr((S_r S_f)^(1/2)) (the matrices do "
+             "not commute): take the square root of the PRODUCT S_r S_f, e.g. the square roots of its eigenvalues, "
+             "summed.", _fid(real, fake, product_of_roots=True)),
         ]
         for diagnosis, wrong in variants:
             if math.isfinite(wrong) and abs(value - wrong) <= 1e-4 * abs(wrong) + 1e-5:
                 chk.fail("Wrong value.", expected, value, diagnosis)
-        if case == 3 and abs(value - expected) <= 1e-2 * abs(expected) + 0.05:
-            chk.fail("Close, but not exact: these features sit far from 0 (about 100 in every coordinate).", expected,
+        far = float(real.abs().mean())
+        if far > 50 and abs(value - expected) <= 1e-2 * abs(expected) + 0.05:
+            chk.fail(f"Close, but not exact: these features sit far from 0 (about {far:.0f} in every coordinate).",
+                     expected,
                      value, "float32 loses digits when it subtracts two large, nearly equal numbers: convert the "
                      "features with .double() (float64) before the means, covariances and square root.")
         chk.fail("Wrong value.", expected, value, "no common mistake matches; FID = ||mu_r - mu_f||^2 + Tr(S_r) + "

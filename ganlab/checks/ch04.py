@@ -181,6 +181,8 @@ def check_projection_logit(fn: Callable[[Tensor, Tensor, Tensor, Tensor, Tensor]
             variants = [
                 ("the psi term is missing: the logit is psi(phi) + <embed[y], phi>, psi(phi) = psi_weight . phi + bias "
                  "(the unconditional part, log q(x)/p(x) in the derivation).", inner[torch.arange(n), y]),
+                ("the projection term <embed[y], phi> is missing: the logit is psi(phi) + <embed[y], phi>, where "
+                 "<embed[y], phi> = (embed_weight[y] * phi).sum(dim=1) brings in the class.", psi),
                 ("psi's bias is missing: psi(phi) = phi @ psi_weight.T + psi_bias.", psi - b + inner[torch.arange(n), y]),
                 ("the projection was summed over the whole batch: <embed[y_i], phi_i> is one number per example, "
                  "sum over the feature dimension only (dim=1).", psi + (embed[y] * phi).sum()),
@@ -246,7 +248,13 @@ def check_truncated_normal(fn: Callable[[int, int, float, torch.Generator], Tens
     chk = _Check4("check_truncated_normal", "samples of a truncated normal", fn, len(cases))
     for case, (n, dim, a) in enumerate(cases, 1):
         shown = dict(n=n, dim=dim, threshold=a, generator=f"torch.Generator().manual_seed({case})")
+        global_state = torch.get_rng_state()
         got = chk.call(case, n, dim, a, torch.Generator().manual_seed(case), **shown)
+        if not torch.equal(torch.get_rng_state(), global_state):
+            torch.set_rng_state(global_state)
+            chk.fail("Your function drew from (or reseeded) PyTorch's global random generator.", diagnosis="draw every "
+                     "random number from the `generator` argument, torch.randn(..., generator=generator), also for "
+                     "the resampled entries; leave torch.manual_seed to the caller.")
         if not isinstance(got, Tensor):
             chk.fail("It must return a torch tensor.", f"a tensor of shape ({n}, {dim})", type(got).__name__,
                      "draw with torch.randn(..., generator=generator) and return the tensor.")
@@ -291,8 +299,8 @@ def check_truncated_normal(fn: Callable[[int, int, float, torch.Generator], Tens
                 diagnosis = "these look uniform on [-threshold, threshold]: draw from the normal, torch.randn."
             elif z.std() < std:
                 diagnosis = ("the entries are squeezed towards 0 compared with a truncated normal: do not rescale "
-                             "(z * threshold / z.abs().max(), z / 3, tanh ...); keep the in-range entries as drawn "
-                             "and redraw only the others.")
+                             "(z * threshold / z.abs().max(), z / 3, tanh ...) nor wrap (torch.fmod, %); keep the "
+                             "in-range entries as drawn and redraw only the others.")
             else:
                 diagnosis = ("the in-range entries must keep the shape of the N(0, 1) density on [-threshold, "
                              "threshold]: keep them as drawn and redraw only the others, from N(0, 1).")
@@ -304,6 +312,12 @@ def check_truncated_normal(fn: Callable[[int, int, float, torch.Generator], Tens
             chk.fail("Two calls with identically seeded generators gave different samples.", diagnosis="draw every "
                      "random number from the `generator` argument: torch.randn(..., generator=generator), also for "
                      "the resampled entries, so that a seed reproduces the latent codes.")
+        other = chk.call(case, n, dim, a, torch.Generator().manual_seed(100 + case),
+                         **{**shown, "generator": f"torch.Generator().manual_seed({100 + case})"})
+        if isinstance(other, Tensor) and other.shape == got.shape and torch.equal(other, got):
+            chk.fail("Generators with different seeds gave the same samples.", diagnosis="your function reseeds the "
+                     "generator it is given (generator.manual_seed(...)) or makes its own: the caller's seed must "
+                     "decide the codes. Draw from `generator` as it comes, torch.randn(..., generator=generator).")
     chk.passed()
 
 
@@ -315,6 +329,7 @@ def _ema_cases() -> list[tuple[list[Tensor], list[Tensor], float]]:
     for shapes_, decay in zip(shapes, (0.9, 0.999)):
         ema = [torch.randn(*s, generator=g) for s in shapes_]
         params = [torch.nn.Parameter(torch.randn(*s, generator=g) + 2.0) for s in shapes_]
+        params[-1] = params[-1].detach()  # a buffer (say BatchNorm's running mean): it is averaged too
         cases.append((ema, params, decay))
     return cases
 
@@ -328,7 +343,8 @@ def check_ema_update(fn: Callable[[Sequence[Tensor], Sequence[Tensor], float], A
         params0 = [p.detach().clone() for p in params]
         ema_list, ids = list(ema), [id(e) for e in ema]
         chk.call(case, ema_list, params, decay, ema_params=f"{len(ema)} tensors of shapes {[tuple(e.shape) for e in ema]}",
-                 params=f"the model's {len(params)} parameters (requires_grad=True)", decay=decay)
+                 params=f"the model's {len(params) - 1} parameters (requires_grad=True) and one buffer (the last, "
+                        f"requires_grad=False)", decay=decay)
         if any(not torch.equal(p.detach(), p0) for p, p0 in zip(params, params0)):
             chk.fail("The model's parameters changed.", diagnosis="only the average moves: write into ema_params, "
                      "never into params (the model keeps training from its own weights).")
@@ -336,11 +352,21 @@ def check_ema_update(fn: Callable[[Sequence[Tensor], Sequence[Tensor], float], A
             chk.fail("The tensors in ema_params were replaced by new ones.", diagnosis="whoever holds the average "
                      "(the EMA model) still sees the old tensors: change each one in place, e.g. "
                      "e.mul_(decay).add_(p, alpha=1 - decay) or e.lerp_(p, 1 - decay), inside torch.no_grad().")
+        right = [_close(e, decay * e0 + (1 - decay) * p, rtol=1e-5, atol=1e-6) for e, e0, p in zip(ema, ema0, params0)]
+        same = [torch.equal(e, e0) for e, e0 in zip(ema, ema0)]
+        skipped = [i for i, (ok, still) in enumerate(zip(right, same)) if still and not ok]
+        if skipped and any(right):
+            buffer = skipped == [len(ema) - 1]
+            chk.fail(f"ema_params{skipped} did not change; the others were updated right.",
+                     diagnosis="the last pair is a buffer (requires_grad=False, like BatchNorm's running statistics): "
+                               "it is averaged too, so do not skip tensors that do not require grad." if buffer else
+                               "not every pair was updated: a return (or break) inside the loop stops after the first "
+                               "one. Update every pair of zip(ema_params, params), then return.")
         for i, (e, e0, p) in enumerate(zip(ema, ema0, params0)):
             expected = decay * e0 + (1 - decay) * p
-            if _close(e, expected, rtol=1e-5, atol=1e-6):
+            if right[i]:
                 continue
-            if torch.equal(e, e0):
+            if same[i]:
                 chk.fail(f"ema_params[{i}] did not change.", expected, e, "the update was not done in place: "
                          "`e = decay * e + (1 - decay) * p` only rebinds the name e. Write into the tensor itself: "
                          "e.mul_(decay).add_(p, alpha=1 - decay), e.copy_(...) or e.lerp_(p, 1 - decay), inside "
@@ -353,6 +379,8 @@ def check_ema_update(fn: Callable[[Sequence[Tensor], Sequence[Tensor], float], A
                  0.5 * (e0 + p)),
                 ("the new weights need the factor 1 - decay: decay * e + (1 - decay) * p.", decay * e0 + p),
                 ("the average needs the factor decay: decay * e + (1 - decay) * p.", e0 + (1 - decay) * p),
+                ("both terms are weighted by decay: the new weights get 1 - decay (add_(p, alpha=1 - decay)).",
+                 decay * e0 + decay * p),
             ], problem=f"Wrong value of ema_params[{i}] after one update (decay = {decay}).")
         if any(e.requires_grad for e in ema):
             chk.fail("The values are right, but the average now requires grad.", diagnosis="the update was recorded "
