@@ -59,7 +59,7 @@ def test_solution_has_answers_and_no_todo(solution):
     sources = [cell.source for cell in code_cells(nb)]
     assert not any("raise NotImplementedError" in s for s in sources), "a solution must not contain the TODO raise"
     assert sum(s.count("# BEGIN SOLUTION") for s in sources) >= 6
-    assert all(not cell.outputs and cell.execution_count is None for cell in code_cells(nb)), "commit without outputs"
+    # solutions carry the outputs of a full run (tests/test_notebooks.py checks they are not stale)
 
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)

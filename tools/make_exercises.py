@@ -71,7 +71,8 @@ def strip_markdown(source: str, where: str) -> str:
 def make_exercise(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     """The exercise notebook made from a solution notebook (which is left unchanged)."""
     nb = copy.deepcopy(solution)
-    nb.metadata.pop("widgets", None)
+    for key in ("widgets", "ganlab"):  # widget state and the record of the solution's full run
+        nb.metadata.pop(key, None)
     exercise = None
     for index, cell in enumerate(nb.cells):
         where = f"{name}, cell {index}"
@@ -82,7 +83,7 @@ def make_exercise(solution: nbformat.NotebookNode, name: str = "notebook") -> nb
         elif cell.cell_type == "code":
             cell.source = strip_code(cell.source, exercise, where)
             cell.outputs, cell.execution_count = [], None
-            for key in ("execution", "collapsed", "scrolled"):
+            for key in ("execution", "collapsed", "scrolled", "ganlab"):
                 cell.metadata.pop(key, None)
     return nb
 
