@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from ganlab.checks import CheckFailed
 
@@ -21,3 +22,14 @@ def fails(check, fn, *words: str) -> str:
     for word in words:
         assert word.lower() in message.lower(), f"{word!r} not in:\n{message}"
     return message
+
+
+def slerp_from_cos(cos, z0, z1, t):
+    """Slerp written by hand from the cosine of the angle, falling back to lerp where sin(omega) ~ 0:
+    the body that the right answer (cosine clamped) and the wrong ones (unclamped) share."""
+    omega = torch.acos(cos)
+    so = torch.sin(omega)
+    small = so.abs() < 1e-6
+    so = torch.where(small, torch.ones_like(so), so)
+    out = torch.sin((1 - t) * omega) / so * z0 + torch.sin(t * omega) / so * z1
+    return torch.where(small, (1 - t) * z0 + t * z1, out)

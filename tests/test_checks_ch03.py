@@ -13,7 +13,7 @@ import ganlab.latent
 from ganlab import checks
 from ganlab.image_metrics import fid_from_features
 from ganlab.losses import d_loss_bce
-from checking import fails, passes
+from checking import fails, passes, slerp_from_cos
 
 
 # ---------------------------------------------------------------- the generator block
@@ -121,12 +121,7 @@ def test_lerp(capsys):
 
 def slerp_right(z0, z1, t):
     cos = (F.normalize(z0, dim=1) * F.normalize(z1, dim=1)).sum(1, keepdim=True).clamp(-1, 1)
-    omega = torch.acos(cos)
-    so = torch.sin(omega)
-    small = so.abs() < 1e-6
-    so = torch.where(small, torch.ones_like(so), so)
-    out = torch.sin((1 - t) * omega) / so * z0 + torch.sin(t * omega) / so * z1
-    return torch.where(small, (1 - t) * z0 + t * z1, out)
+    return slerp_from_cos(cos, z0, z1, t)
 
 
 def slerp_numpy(z0, z1, t):

@@ -15,7 +15,7 @@ import ganlab
 from ganlab import checks
 from ganlab.checks import CheckFailed
 from ganlab.losses import d_loss_bce
-from checking import fails, passes
+from checking import fails, passes, slerp_from_cos
 
 
 def bce(logits, label):
@@ -297,24 +297,14 @@ def slerp_normalising_in_place(z0, z1, t):
     return out
 
 
-def _slerp_from_cos(cos, z0, z1, t):
-    """Slerp given the cosine of the angle, as a student writes it, falling back to lerp where sin(omega) ~ 0."""
-    omega = torch.acos(cos)
-    so = torch.sin(omega)
-    small = so.abs() < 1e-6
-    so = torch.where(small, torch.ones_like(so), so)
-    out = torch.sin((1 - t) * omega) / so * z0 + torch.sin(t * omega) / so * z1
-    return torch.where(small, (1 - t) * z0 + t * z1, out)
-
-
 def slerp_no_clamp(z0, z1, t):
-    return _slerp_from_cos((F.normalize(z0, dim=1) * F.normalize(z1, dim=1)).sum(1, keepdim=True), z0, z1, t)
+    return slerp_from_cos((F.normalize(z0, dim=1) * F.normalize(z1, dim=1)).sum(1, keepdim=True), z0, z1, t)
 
 
 def slerp_no_clamp_dot(z0, z1, t):
     """The cosine as <z0, z1> / (|z0| |z1|), unclamped: fine for parallel rows here, NaN for opposite ones."""
     cos = (z0 * z1).sum(1, keepdim=True) / (z0.norm(dim=1, keepdim=True) * z1.norm(dim=1, keepdim=True))
-    return _slerp_from_cos(cos, z0, z1, t)
+    return slerp_from_cos(cos, z0, z1, t)
 
 
 def test_interpolation_in_place_and_clamp():
