@@ -165,21 +165,19 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
     for opt in optimizers:  # the schedule scales these, as torch's own schedulers do
         for group in opt.param_groups:
             group.setdefault("initial_lr", group["lr"])
-    history, start = History(), 0
+    history, start, saved_step = History(), 0, None  # saved_step: the step the checkpoint on disk holds
     path = Path(checkpoint) if checkpoint is not None else None
     if resume and path is not None and path.exists():
         payload = read_checkpoint(path)
         check_same_run(path, payload["config"], config)
         saved = restore(payload, path, **everything)
-        start = saved["step"]
+        start = saved_step = saved["step"]
         history.update(saved["history"])
-        if start >= steps:
-            print(f"Nothing to do: {path} already holds step {start}, and steps={steps}. Nothing was changed; "
-                  f"ask for more steps to train on.")
-            history.start_step = start
-            return history
     history.start_step = start
-    saved_step = start if resume and path is not None and path.exists() else None
+    if start >= steps:  # only after a resume: steps is at least 1
+        print(f"Nothing to do: {path} already holds step {start}, and steps={steps}. Nothing was changed; "
+              f"ask for more steps to train on.")
+        return history
 
     def save(step: int) -> None:
         nonlocal saved_step
