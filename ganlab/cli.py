@@ -158,7 +158,7 @@ def _run_toy2d(args: argparse.Namespace) -> int:
     print(f"modes covered {covered}, high quality {100 * result['high_quality']:.1f}%, "
           f"reverse KL {result['reverse_kl']:.3f}, {result['train_seconds']:.1f} s of training")
     print(f"wrote {config.out}/samples.png, losses.png, metrics.json, checkpoint.pt (step {result['steps_done']})")
-    return 130 if result["interrupted"] else 0
+    return 130 if result["status"] == "interrupted" else 0
 
 
 def _run_image(args: argparse.Namespace) -> int:
@@ -181,7 +181,7 @@ def _run_image(args: argparse.Namespace) -> int:
           f"{r['train_seconds']:.1f} s of training, {r['steps_per_second']:.1f} steps/s")
     print(f"wrote {config.out}/samples_step*.png, samples.png, losses.png, metrics.json, checkpoint.pt "
           f"(step {r['steps_done']})")
-    return 130 if r["interrupted"] else 0
+    return 130 if r["status"] == "interrupted" else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -278,7 +278,6 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
         "real_reference": reference,
         "status": "interrupted" if history.interrupted else "finished",
         "steps_done": steps_done,
-        "interrupted": history.interrupted,
         "train_seconds": round(seconds, 2),
         "steps_per_second": round(steps_run / max(seconds - drawing["seconds"], 1e-9), 2),
         "eval_seconds": round(time.perf_counter() - start_eval, 2),
@@ -312,7 +311,7 @@ def load_or_train_dcgan(config: DCGANConfig, progress: bool = True) -> tuple[nn.
     metrics_path, checkpoint_path = out / "metrics.json", out / "checkpoint.pt"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     finished = (metrics is not None and checkpoint_path.is_file() and _same_recipe(metrics.get("config", {}), config)
-                and metrics.get("steps_done") == config.steps and not metrics.get("interrupted"))
+                and metrics.get("steps_done") == config.steps and metrics.get("status") == "finished")
     if not finished:
         metrics = train_dcgan(config, progress=progress)
     G, D, ema = _prepare(config)

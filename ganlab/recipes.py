@@ -200,7 +200,6 @@ def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True
         **metrics,
         "status": "interrupted" if history.interrupted else "finished",
         "steps_done": history.last_step,
-        "interrupted": history.interrupted,
         "train_seconds": round(seconds, 2),
         "config": dataclasses.asdict(config),
     }

@@ -80,13 +80,13 @@ def test_stop_and_resume_is_bitwise_exact(recipe, tmp_path, monkeypatch, capsys)
     undo = ctrl_c_after_generator_step(monkeypatch, n // 2)
     stopped = train(recipe, config_for(recipe, tmp_path / "stopped", n))
     undo()
-    assert stopped["interrupted"] and stopped["status"] == "interrupted" and stopped["steps_done"] == n // 2
+    assert stopped["status"] == "interrupted" and stopped["steps_done"] == n // 2
     assert f"Interrupted after step {n // 2} of {n}" in capsys.readouterr().out
     on_disk = read_checkpoint(tmp_path / "stopped" / "checkpoint.pt")
     assert on_disk["step"] == n // 2 and on_disk["history"]["step"][-1] == n // 2
     assert json.loads((tmp_path / "stopped" / "metrics.json").read_text())["steps_done"] == n // 2
     resumed = train(recipe, config_for(recipe, tmp_path / "stopped", n), resume=True)
-    assert resumed["steps_done"] == n and not resumed["interrupted"]
+    assert resumed["steps_done"] == n and resumed["status"] == "finished"
     a, b = (read_checkpoint(tmp_path / run / "checkpoint.pt") for run in ("straight", "stopped"))
     assert_identical(a["state"], b["state"], "state")  # weights, optimiser states, EMA, scalers, batch RNG
     assert_identical(a["rng"], b["rng"], "rng")
@@ -170,7 +170,7 @@ def test_ctrl_c_in_a_terminal_then_resume_as_a_new_user_would(tmp_path):
     assert child.returncode == 130, stderr
     step = read_checkpoint(out / "checkpoint.pt")["step"]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert 300 <= step < 3000 and metrics["steps_done"] == step and metrics["interrupted"]
+    assert 300 <= step < 3000 and metrics["steps_done"] == step and metrics["status"] == "interrupted"
     assert read_checkpoint(out / "checkpoint.pt")["history"]["step"][-1] == step
     assert f"Interrupted after step {step} of 3000: saved" in stdout and f"(step {step})" in stdout
     done = subprocess.run(command + ["--steps", "3200", "--resume"], capture_output=True, text=True, env=env)
