@@ -139,7 +139,7 @@ def nothing_to_do(out: Path, history: History, steps: int) -> dict | None:
     """When a resumed checkpoint had already reached ``steps``: metrics.json as it is (no file is rewritten)."""
     validate.instance("history", history, History, "the History that fit returned")
     out = _folder(out)
-    if history.start_step < steps or history.last_step > history.start_step:
+    if history.start_step < steps:  # the loop trained (it returns at once only when there is nothing to do)
         return None
     path = out / "metrics.json"
     result = json.loads(path.read_text()) if path.is_file() else {"steps_done": history.start_step}
