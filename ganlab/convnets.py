@@ -159,21 +159,56 @@ class DCGANGenerator(nn.Module):
         return self(z)
 
 
+class MinibatchDiscrimination(nn.Module):
+    """Features (N, A) -> (N, A + kernels): each example's features, then how close it is to the rest of its batch.
+
+    Salimans et al. 2016 ("Improved Techniques for Training GANs", NeurIPS, arXiv:1606.03498,
+    sec. 3.2): M_i = f(x_i) T is a kernels x kernel_dim matrix; for each row b,
+    c_b(x_i, x_j) = exp(-||M_i,b - M_j,b||_1) and o(x_i)_b = sum over j != i of c_b(x_i, x_j).
+    A collapsed generator's batch is full of near-copies, so its o is large: D can see that from
+    the batch, which it cannot from one example. (The paper's sum runs over every j; the term
+    j = i is the constant exp(0) = 1, left out here as in the authors' code.) It reads the batch
+    it is given, so D must be shown real and fake batches separately, as ``d_step`` does.
+    """
+
+    def __init__(self, in_features: int, kernels: int = 32, kernel_dim: int = 8):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("kernels", kernels), ("kernel_dim", kernel_dim)):
+            validate.integer(name, value)
+        self.kernels, self.kernel_dim = kernels, kernel_dim
+        self.T = nn.Parameter(torch.randn(in_features, kernels * kernel_dim) * in_features ** -0.5)
+
+    def forward(self, f: Tensor) -> Tensor:
+        validate.tensor("MinibatchDiscrimination's input", f, shape=("N", self.T.shape[0]), finite=False)
+        m = (f @ self.T).view(len(f), self.kernels, self.kernel_dim)  # (N, B, C)
+        l1 = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(dim=3)  # (N, N, B): ||M_i,b - M_j,b||_1
+        o = torch.exp(-l1).sum(dim=1) - 1.0  # (N, B): the sum over j, less the term j = i, exp(0) = 1
+        return torch.cat([f, o], dim=1)  # (N, A + B)
+
+
 class DCGANDiscriminator(nn.Module):
     """D: an image  ->  one logit l(x); D(x) = sigmoid(l(x)) is P(x is real).
 
     With ``spectral_norm=True`` every conv is spectrally normalised (Miyato et al. 2018,
     arXiv:1802.05957) and D has no BatchNorm; its convs then carry biases, which BatchNorm
-    would otherwise have made redundant.
+    would otherwise have made redundant. With ``minibatch_kernels`` > 0 the last feature map,
+    flattened, goes through ``MinibatchDiscrimination`` before the final linear layer.
     """
 
-    def __init__(self, channels: int = 3, width: int = 64, image_size: int = 64, spectral_norm: bool = False):
+    def __init__(self, channels: int = 3, width: int = 64, image_size: int = 64, spectral_norm: bool = False,
+                 minibatch_kernels: int = 0):
         super().__init__()
         start, blocks = _layout(image_size, channels=channels, width=width)
+        validate.integer("minibatch_kernels", minibatch_kernels, low=0)
         self.channels, self.image_size = channels, image_size
         self.features = _discriminator_trunk(channels, width, image_size, not spectral_norm, spectral_norm)
         c = width * 2 ** (blocks - 1)  # channels of the last feature map
-        self.head = nn.Conv2d(c, 1, start, 1, 0, bias=spectral_norm)  # (N, c, start, start) -> (N, 1, 1, 1)
+        if minibatch_kernels:  # (N, c, start, start) -> (N, c start^2) -> (N, c start^2 + kernels) -> (N, 1)
+            a = c * start * start
+            self.head = nn.Sequential(nn.Flatten(), MinibatchDiscrimination(a, minibatch_kernels),
+                                      nn.Linear(a + minibatch_kernels, 1))
+        else:
+            self.head = nn.Conv2d(c, 1, start, 1, 0, bias=spectral_norm)  # (N, c, start, start) -> (N, 1, 1, 1)
         dcgan_init_(self)
         if spectral_norm:
             _spectral_norm_(self)
@@ -247,3 +282,30 @@ class ProjectionDiscriminator(nn.Module):
         h = self.phi(x)  # (N, c)
         validate.labels("the discriminator's labels y", y, len(x), self.n_classes)
         return self.psi(h).squeeze(1) + (self.embed(y) * h).sum(dim=1)  # (N,) logits
+
+
+class ACGANDiscriminator(nn.Module):
+    """D(x) -> (a logit that x is real (N,), class logits (N, n_classes)): the auxiliary-classifier GAN's D.
+
+    Odena, Olah & Shlens 2017 ("Conditional Image Synthesis With Auxiliary Classifier GANs",
+    ICML, arXiv:1610.09585): D does not read the label; it has a second head that classifies
+    every image, real or fake, and both players also minimise that head's cross-entropy at the
+    labels (``train.acgan_d_step``, ``train.acgan_g_step``). The trunk is the DCGAN one, so that
+    only the way the class enters D differs from ``ProjectionDiscriminator``.
+    """
+
+    def __init__(self, n_classes: int = 10, channels: int = 3, width: int = 64, image_size: int = 64):
+        super().__init__()
+        start, blocks = _layout(image_size, n_classes=n_classes, channels=channels, width=width)
+        self.n_classes, self.channels, self.image_size = n_classes, channels, image_size
+        self.features = _discriminator_trunk(channels, width, image_size, True, False)
+        c = width * 2 ** (blocks - 1)
+        self.head = nn.Conv2d(c, 1, start, 1, 0, bias=False)  # real or fake: (N, c, start, start) -> (N, 1, 1, 1)
+        self.classify = nn.Conv2d(c, n_classes, start, 1, 0)  # which class: -> (N, n_classes, 1, 1)
+        dcgan_init_(self)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        validate.tensor("the discriminator's input x", x, shape=("N", self.channels, self.image_size, self.image_size),
+                        dtype=next(self.parameters()).dtype, finite=False)
+        h = self.features(x)  # (N, c, start, start)
+        return self.head(h).flatten(), self.classify(h).flatten(1)  # (N,), (N, n_classes)

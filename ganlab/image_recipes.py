@@ -19,6 +19,7 @@ every image scored, is a 28 x 28 digit. A run folder holds
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import json
@@ -34,16 +35,21 @@ from torch import Tensor, nn
 from . import data, validate
 from .checkpoint import load_checkpoint
 from .classifier import N_CLASSES, heldout_mnist, mnist_split
-from .convnets import ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator, ProjectionDiscriminator
+from .augment import Augmented
+from .convnets import (ACGANDiscriminator, ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator,
+                       ProjectionDiscriminator)
 from .env import fast, get_device, seed_everything
+from .losses import get_loss, with_label_smoothing
 from .image_metrics import evaluate_images
 from .recipes import nothing_to_do, run_identity, train_in_folder, write_metrics
+from .losses import GANLoss
 from .train import History, TrainConfig, ema_of, fit
 
 GRID_SIZE = 64  # samples in the unconditional grids (8 x 8); the cGAN's grids are 10 x 10, a row per class
 DIGIT_SIZE = 28  # MNIST's side; the classifier and every image score read 28 x 28 digits
 IMAGE_SIZES = (28, 32)
 N_TRAINING_DIGITS = 4000  # the classifier's training split of the 5,000 offline digits
+CONDITIONAL_DS = ("projection", "acgan")
 
 
 @dataclass
@@ -70,6 +76,13 @@ class DCGANConfig:
     out: str = "runs/dcgan"  # run folder
     amp: bool = False  # mixed precision (bfloat16 on CPU and recent GPUs, see ganlab.amp)
     channels_last: bool = False  # NHWC memory layout for both players, faster with AMP on tensor-core GPUs
+    # For training on little data (chapter 04); the defaults leave the recipe as above.
+    train_digits: int = N_TRAINING_DIGITS  # train on this many of the 4,000 (always the same ones, see training_digits)
+    conditional_d: str = "projection"  # the cGAN's D: "projection" (Miyato & Koyama 2018) or "acgan" (Odena et al. 2017)
+    augment: str = ""  # DiffAugment policy for everything D sees, e.g. "translation,cutout" ("": none)
+    real_label: float = 1.0  # D's target for real data; 0.9 is one-sided label smoothing (Salimans et al. 2016)
+    feature_matching: bool = False  # G matches D's mean features on real data (Salimans et al. 2016, sec. 3.1)
+    minibatch_kernels: int = 0  # minibatch discrimination in D (Salimans et al. 2016, sec. 3.2); 0: off
 
     def __post_init__(self) -> None:
         self.train_config()  # checks the loss name, steps, batch size and learning rates
@@ -84,6 +97,25 @@ class DCGANConfig:
             raise ValueError(f"image_size must be one of {list(IMAGE_SIZES)} for MNIST, got {self.image_size!r}")
         if not isinstance(self.threads, int) or self.threads < 0:
             raise ValueError(f"threads must be a non-negative int (0: leave as set), got {self.threads!r}")
+        validate.integer("train_digits", self.train_digits, low=self.batch_size, high=N_TRAINING_DIGITS)
+        validate.choice("conditional_d", self.conditional_d, CONDITIONAL_DS)
+        if self.augment:
+            Augmented(nn.Identity(), self.augment)  # checks the policy
+        self.gan_loss()  # checks real_label against the loss
+        validate.integer("minibatch_kernels", self.minibatch_kernels, low=0)
+        if self.conditional and (self.feature_matching or self.minibatch_kernels):
+            raise ValueError("feature_matching and minibatch_kernels are for the unconditional recipe "
+                             "(conditional=False)")
+        if self.feature_matching and self.augment:
+            raise ValueError("feature_matching and augment together are not supported: feature matching reads the "
+                             "features of D itself (D.features), which the augmented D hides; choose one")
+        if not self.conditional and self.conditional_d != "projection":
+            raise ValueError("conditional_d chooses the cGAN's discriminator; set conditional=True for an AC-GAN")
+
+    def gan_loss(self) -> GANLoss:
+        """The named loss, with D's target for real data set to ``real_label`` when it is below 1."""
+        loss = get_loss(self.loss)
+        return loss if self.real_label == 1 else with_label_smoothing(loss, self.real_label)
 
     def train_config(self, progress: bool = True) -> TrainConfig:
         """The ``TrainConfig`` that ``fit`` runs with; the callback draws a grid every ``sample_every`` steps."""
@@ -91,7 +123,8 @@ class DCGANConfig:
         return TrainConfig(steps=self.steps, batch_size=self.batch_size, loss=self.loss, lr_g=self.lr_g,
                            lr_d=self.lr_d, beta1=self.beta1, beta2=self.beta2, amp=self.amp, reuse_fakes=self.reuse_fakes,
                            log_every=self.sample_every, checkpoint_every=self.sample_every, progress=progress,
-                           seed=self.seed)
+                           seed=self.seed, feature_matching=self.feature_matching,
+                           classifier_weight=1.0 if self.conditional and self.conditional_d == "acgan" else 0.0)
 
 
 def _check_config(config: DCGANConfig) -> None:
@@ -112,13 +145,18 @@ def default_dcgan(conditional: bool = False, **overrides) -> DCGANConfig:
 
 
 def build_players(config: DCGANConfig) -> tuple[nn.Module, nn.Module]:
-    """G and D of the recipe, DCGAN-initialised, for single-channel images of ``config.image_size``."""
+    """G and D of the recipe, DCGAN-initialised, for single-channel images of ``config.image_size``;
+    with ``config.augment``, D is wrapped in ``Augmented`` (the discriminator itself is ``D.D``)."""
     _check_config(config)
     sizes = dict(channels=1, width=config.width, image_size=config.image_size)
     if config.conditional:
-        return (ConditionalDCGANGenerator(n_classes=N_CLASSES, latent_dim=config.latent_dim, **sizes),
-                ProjectionDiscriminator(n_classes=N_CLASSES, **sizes))
-    return DCGANGenerator(latent_dim=config.latent_dim, **sizes), DCGANDiscriminator(**sizes)
+        G = ConditionalDCGANGenerator(n_classes=N_CLASSES, latent_dim=config.latent_dim, **sizes)
+        d_class = ProjectionDiscriminator if config.conditional_d == "projection" else ACGANDiscriminator
+        D = d_class(n_classes=N_CLASSES, **sizes)
+    else:
+        G = DCGANGenerator(latent_dim=config.latent_dim, **sizes)
+        D = DCGANDiscriminator(minibatch_kernels=config.minibatch_kernels, **sizes)
+    return G, (Augmented(D, config.augment) if config.augment else D)
 
 
 def pad_digits(x: Tensor, image_size: int = 32) -> Tensor:
@@ -130,12 +168,17 @@ def pad_digits(x: Tensor, image_size: int = 32) -> Tensor:
     return F.pad(x, (pad, pad, pad, pad), value=-1.0)
 
 
-def training_digits(conditional: bool = False, image_size: int = DIGIT_SIZE) -> Tensor | tuple[Tensor, Tensor]:
+def training_digits(conditional: bool = False, image_size: int = DIGIT_SIZE,
+                    n: int = N_TRAINING_DIGITS) -> Tensor | tuple[Tensor, Tensor]:
     """The 4,000 digits of the classifier's training split in [-1, 1], (N, 1, image_size, image_size),
-    with their labels for a cGAN; at 32 px padded with 2 px of background (-1) on every side."""
+    with their labels for a cGAN; at 32 px padded with 2 px of background (-1) on every side.
+    With ``n`` < 4,000, the first ``n`` of one fixed shuffle of them (every run sees the same ones)."""
+    validate.integer("n", n, high=N_TRAINING_DIGITS)
     x, y = data.load("mnist")
     train_idx, _ = mnist_split()
-    x = pad_digits(x[train_idx], image_size)  # (4000, 1, image_size, image_size)
+    if n < N_TRAINING_DIGITS:  # all 4,000 stay in their order, so the full recipe's runs are unchanged
+        train_idx = train_idx[torch.randperm(len(train_idx), generator=torch.Generator().manual_seed(0))[:n]]
+    x = pad_digits(x[train_idx], image_size)  # (n, 1, image_size, image_size)
     return (x, y[train_idx]) if conditional else x
 
 
@@ -214,6 +257,27 @@ def evaluate_generator_images(G: nn.Module, config: DCGANConfig) -> dict[str, fl
     return evaluate_images(generate(G, z, labels), labels=labels)
 
 
+@torch.no_grad()
+def discriminator_logits(D: nn.Module, config: DCGANConfig, n: int = 500) -> dict[str, float]:
+    """D's mean logit on ``n`` digits it trained on and on ``n`` held-out digits, as in training (BatchNorm on
+    batch statistics, real batches alone), with no augmentation. A gap that opens between the two is
+    D memorising its training set (Karras et al. 2020, arXiv:2006.06676, sec. 3)."""
+    _check_config(config)
+    validate.instance("D", D, nn.Module, "the recipe's discriminator")
+    validate.integer("n", n, high=min(config.train_digits, 1000))
+    D = copy.deepcopy(D.D if isinstance(D, Augmented) else D).train()  # a copy: its BatchNorm statistics move
+    device = next(D.parameters()).device
+    train = training_digits(True, config.image_size, config.train_digits)
+    heldout = heldout_mnist()
+    out = {}
+    for name, (x, y) in (("train", train), ("heldout", (pad_digits(heldout[0], config.image_size), heldout[1]))):
+        pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:n]  # every class, not the first
+        x, y = x[pick].to(device), y[pick].to(device)
+        logits = D(x, y) if isinstance(D, ProjectionDiscriminator) else D(x)
+        out[f"d_logit_{name}"] = round((logits[0] if isinstance(logits, tuple) else logits).float().mean().item(), 3)
+    return out
+
+
 def _prepare(config: DCGANConfig) -> tuple[nn.Module, nn.Module, nn.Module | None]:
     """Seeded players (and G's EMA) on the device, in the config's memory layout."""
     _check_config(config)
@@ -250,10 +314,11 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
             drawing["seconds"] += time.perf_counter() - start
 
         start = time.perf_counter()
-        digits = training_digits(config.conditional, config.image_size)
+        digits = training_digits(config.conditional, config.image_size, config.train_digits)
         recipe = "cgan" if config.conditional else "dcgan"
         history = train_in_folder(out, config, lambda: fit(
             G, D, digits, config.train_config(progress), callback=draw, checkpoint=out / "checkpoint.pt",
+            loss=config.gan_loss(),
             resume=resume, ema=ema, identity=run_identity(recipe, config)))
         seconds = time.perf_counter() - start
         unchanged = nothing_to_do(out, history, config.steps)
@@ -266,7 +331,9 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
                    f"{'cGAN' if config.conditional else 'DCGAN'}{' (EMA)' if ema else ''} after {steps_done} steps")
         _save_losses(history, out / "losses.png")
         start_eval = time.perf_counter()
-        scores = evaluate_generator_images(final, config)
+        scores = evaluate_generator_images(final, config) | discriminator_logits(D, config, min(config.eval_samples,
+                                                                                                config.train_digits,
+                                                                                                1000))
         reference = real_reference(min(config.eval_samples, N_TRAINING_DIGITS), config.conditional)
         threads_used = torch.get_num_threads()
     finally:

@@ -186,6 +186,35 @@ def with_penalty_weight(loss: GANLoss, weight: float) -> GANLoss:
                    functools.partial(loss.penalty, **{key: weight}), loss.clip, loss.logits)
 
 
+def d_loss_bce_smoothed(real_logits: Tensor, fake_logits: Tensor, real_label: float = 0.9) -> Tensor:
+    """D's cross-entropy with the target ``real_label`` (not 1) for real data and 0 for fakes."""
+    _check_logits(real_logits, "real_logits")
+    _check_logits(fake_logits, "fake_logits")
+    real_term = real_label * F.softplus(-real_logits) + (1 - real_label) * F.softplus(real_logits)
+    return real_term.mean() + F.softplus(fake_logits).mean()
+
+
+def with_label_smoothing(loss: GANLoss, real_label: float = 0.9) -> GANLoss:
+    """``loss`` with one-sided label smoothing: D's target for real data is ``real_label``, for fakes still 0.
+
+    Salimans et al. 2016 (arXiv:1606.03498, sec. 3.4): the optimal D becomes
+    real_label * p_data / (p_data + p_g), so D is kept from growing arbitrarily confident on real
+    data. Only the real side is smoothed: a fake target above 0 would give
+    D* = (real_label p_data + fake_label p_g) / (p_data + p_g), which no longer pushes the samples
+    where p_data = 0 and p_g > 0 back towards the data.
+    """
+    validate.instance("loss", loss, GANLoss, "a GANLoss, e.g. get_loss('nonsaturating')")
+    if loss.d_loss is not d_loss_bce:
+        bce = sorted(name for name, other in LOSSES.items() if other.d_loss is d_loss_bce)
+        raise ValueError(f"label smoothing changes the target of a cross-entropy; loss {loss.name!r} has none. "
+                         f"Use one of {bce}")
+    validate.number("real_label", real_label, low=0.5, high=1, low_open=True,
+                    hint=" (the target for real data, e.g. 0.9)")
+    return GANLoss(f"{loss.name}, real label {real_label:g}", functools.partial(d_loss_bce_smoothed,
+                   real_label=real_label), loss.g_loss, loss.about + f" D's target for real data: {real_label:g}.",
+                   loss.penalty, loss.clip, loss.logits)
+
+
 def get_loss(name: str) -> GANLoss:
     """The loss pair called ``name``; see ``LOSSES``."""
     return LOSSES[validate.choice("loss", name, LOSSES)]

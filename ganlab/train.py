@@ -29,15 +29,18 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from . import validate
 from .amp import Precision
+from .augment import Augmented
 from .losses import LOSSES, GANLoss, get_loss
 from .loop import History, TrainingDiverged, run_steps
 
-__all__ = ["TrainConfig", "History", "TrainingDiverged", "d_step", "g_step", "make_optimizers", "ema_of", "fit"]
+__all__ = ["TrainConfig", "History", "TrainingDiverged", "d_step", "g_step", "feature_matching_g_step", "acgan_d_step",
+           "acgan_g_step", "make_optimizers", "ema_of", "fit"]
 
 
 @dataclass
@@ -56,6 +59,11 @@ class TrainConfig:
     # of two, as in the DCGAN reference code. Off by default, which follows Algorithm 1 of Goodfellow et al. (2014):
     # a fresh minibatch of noise for G's step. Both are correct; chapter 03 compares them.
     reuse_fakes: bool = False
+    # Salimans et al. 2016, sec. 3.1: G matches the mean of D's last feature map on real data instead of fooling D
+    feature_matching: bool = False
+    # AC-GAN (Odena et al. 2017): weight of the class cross-entropy in both players' losses; D returns
+    # (logits, class logits) and the data must carry labels. 0: off
+    classifier_weight: float = 0.0
     lr_decay: float = 0.0  # last fraction of the run over which both learning rates fall linearly to 0
     amp: bool = False  # mixed precision (bfloat16 on CPU, see ganlab.amp)
     log_every: int = 100  # steps between callback calls and progress-bar updates
@@ -74,7 +82,11 @@ class TrainConfig:
         for name in ("beta1", "beta2"):
             validate.number(name, getattr(self, name), low=0, high=1, high_open=True)
         validate.number("lr_decay", self.lr_decay, low=0, high=1, hint=" (a fraction of the run, between 0 and 1)")
-        for name in ("reuse_fakes", "amp", "progress"):
+        validate.number("classifier_weight", self.classifier_weight, low=0)
+        if self.feature_matching and self.classifier_weight:
+            raise ValueError("feature_matching is for unconditional GANs and classifier_weight for AC-GANs; "
+                             "choose one")
+        for name in ("reuse_fakes", "feature_matching", "amp", "progress"):
             validate.flag(name, getattr(self, name))
 
     def run_identity(self) -> dict:
@@ -158,6 +170,97 @@ def g_step(G: nn.Module, D: nn.Module, z: Tensor, opt_g: torch.optim.Optimizer,
     finally:
         D.requires_grad_(True)
     return {"loss_g": loss_g.item()}
+
+
+def feature_matching_g_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor, opt_g: torch.optim.Optimizer,
+                            precision: Precision | None = None, fake: Tensor | None = None) -> dict[str, float]:
+    """One generator update by feature matching (Salimans et al. 2016, arXiv:1606.03498, sec. 3.1):
+    G minimises ||E f(x) - E f(G(z))||^2, f(x) being D's last feature map ``D.features(x)``, flattened,
+    and the means taken over the real batch and the fake batch."""
+    validate.instance("G", G, nn.Module, "a network (an nn.Module)")
+    if not isinstance(getattr(D, "features", None), nn.Module):
+        raise TypeError(f"feature matching reads D's features, D.features(x); {type(D).__name__} has none. Use a "
+                        "DCGANDiscriminator or ProjectionDiscriminator (for the unconditional recipe)")
+    validate.instance("opt_g", opt_g, torch.optim.Optimizer, "an optimiser, e.g. from make_optimizers")
+    validate.tensor("real", real, finite=False)
+    precision = precision or Precision(real.device)
+    opt_g.zero_grad(set_to_none=True)
+    D.requires_grad_(False)
+    try:
+        with precision.autocast():
+            with torch.no_grad():
+                target = D.features(real).flatten(1).float().mean(0)  # E f(x), (F,): G cannot move it
+            fake = G(z) if fake is None else fake
+            loss_g = (D.features(fake).flatten(1).float().mean(0) - target).pow(2).sum()
+        precision.backward_and_step(loss_g, opt_g)
+    finally:
+        D.requires_grad_(True)
+    return {"loss_g": loss_g.item()}
+
+
+def _check_acgan_args(G: nn.Module, D: nn.Module, opt: torch.optim.Optimizer, opt_name: str, loss: GANLoss,
+                      y: Tensor, n: int) -> None:
+    _check_step_args(G, D, opt, opt_name, loss)
+    inner = D.D if isinstance(D, Augmented) else D
+    if not (isinstance(getattr(inner, "classify", None), nn.Module) and isinstance(getattr(inner, "n_classes", None),
+                                                                                   int)):
+        raise TypeError(f"the AC-GAN steps need a D with a class head (D.classify) that returns (logits, class "
+                        f"logits), such as ACGANDiscriminator; got {type(inner).__name__}")
+    validate.labels("y", y, n, inner.n_classes)
+
+
+def acgan_d_step(G: nn.Module, D: nn.Module, real: Tensor, y: Tensor, z: Tensor, opt_d: torch.optim.Optimizer,
+                 loss: GANLoss, precision: Precision | None = None, fake: Tensor | None = None,
+                 weight: float = 1.0) -> dict[str, float]:
+    """One update of an auxiliary-classifier D (Odena et al. 2017, arXiv:1610.09585, eqs. 2-3): D minimises
+    its adversarial loss plus ``weight`` * the cross-entropy of its class head at the labels, on the real
+    images (labels y) and on the fakes G(z, y) (the labels they were made for)."""
+    _check_acgan_args(G, D, opt_d, "opt_d", loss, y, len(real) if isinstance(real, Tensor) else 0)
+    validate.tensor("real", real, finite=False)
+    if loss.penalty is not None or loss.clip is not None:
+        raise ValueError(f"the AC-GAN steps take losses without a penalty or clipping, got {loss.name!r}")
+    validate.number("weight", weight, low=0)
+    precision = precision or Precision(real.device)
+    opt_d.zero_grad(set_to_none=True)
+    with precision.autocast():
+        if fake is None:
+            with torch.no_grad():
+                fake = G(z, y)
+        (real_logits, real_classes), (fake_logits, fake_classes) = D(real), D(fake.detach())
+        loss_adv = loss.d_loss(real_logits.float(), fake_logits.float())
+        loss_class = F.cross_entropy(real_classes.float(), y) + F.cross_entropy(fake_classes.float(), y)  # -L_C
+        loss_d = loss_adv + weight * loss_class
+    precision.backward_and_step(loss_d, opt_d)
+    stats = {"loss_d": loss_adv.item(), "loss_class_d": loss_class.item(),
+             "class_acc_real": (real_classes.argmax(1) == y).float().mean().item()}
+    if loss.logits:
+        stats["d_real"] = torch.sigmoid(real_logits.float()).mean().item()
+        stats["d_fake"] = torch.sigmoid(fake_logits.float()).mean().item()
+    return stats
+
+
+def acgan_g_step(G: nn.Module, D: nn.Module, z: Tensor, y: Tensor, opt_g: torch.optim.Optimizer, loss: GANLoss,
+                 precision: Precision | None = None, fake: Tensor | None = None,
+                 weight: float = 1.0) -> dict[str, float]:
+    """One AC-GAN generator update: G's adversarial loss plus ``weight`` * the cross-entropy of D's class head
+    on G(z, y) at y, so G makes images that D both takes for real and classifies as y."""
+    validate.tensor("z", z, finite=False)
+    _check_acgan_args(G, D, opt_g, "opt_g", loss, y, len(z))
+    validate.number("weight", weight, low=0)
+    precision = precision or Precision(z.device)
+    opt_g.zero_grad(set_to_none=True)
+    D.requires_grad_(False)
+    try:
+        with precision.autocast():
+            fake = G(z, y) if fake is None else fake
+            logits, classes = D(fake)
+            loss_adv = loss.g_loss(logits.float())
+            loss_class = F.cross_entropy(classes.float(), y)
+            loss_g = loss_adv + weight * loss_class
+        precision.backward_and_step(loss_g, opt_g)
+    finally:
+        D.requires_grad_(True)
+    return {"loss_g": loss_adv.item(), "loss_class_g": loss_class.item()}
 
 
 def make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig) -> tuple[torch.optim.Adam, torch.optim.Adam]:
@@ -248,6 +351,12 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
     batches = torch.Generator().manual_seed(config.seed)  # draws the real batches' indices and every z
     sample_real = _batch_sampler(data, device, batches)
     reuse = config.reuse_fakes and config.n_critic == 1
+    acgan = config.classifier_weight > 0
+    labelled = isinstance(data, (tuple, list))
+    if acgan and not (labelled or callable(data)):
+        raise ValueError("an AC-GAN (classifier_weight > 0) trains on labelled data: pass (examples, labels)")
+    if config.feature_matching and labelled:
+        raise ValueError("feature matching here is for unconditional GANs; pass the examples without labels")
 
     def z_batch() -> Tensor:
         return torch.randn(config.batch_size, G.latent_dim, generator=batches).to(device)
@@ -260,10 +369,18 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
             if reuse:  # G(z) once, with its graph: D's step reads it detached, G's step backpropagates through it
                 with prec_g.autocast():
                     fake = G(z, *(() if y is None else (y,)))
-            stats = d_step(G, D, real, z, opt_d, loss, prec_d, y=y, fake=fake)
+            if acgan:
+                stats = acgan_d_step(G, D, real, y, z, opt_d, loss, prec_d, fake, config.classifier_weight)
+            else:
+                stats = d_step(G, D, real, z, opt_d, loss, prec_d, y=y, fake=fake)
         if not reuse:
             z = z_batch()  # a fresh z for G's step
-        stats.update(g_step(G, D, z, opt_g, loss, prec_g, y=y, fake=fake))  # the labels of the last real batch
+        if acgan:  # the labels of the last real batch, as below
+            stats.update(acgan_g_step(G, D, z, y, opt_g, loss, prec_g, fake, config.classifier_weight))
+        elif config.feature_matching:
+            stats.update(feature_matching_g_step(G, D, real, z, opt_g, prec_g, fake))
+        else:
+            stats.update(g_step(G, D, z, opt_g, loss, prec_g, y=y, fake=fake))  # the labels of the last real batch
         return stats
 
     return run_steps(

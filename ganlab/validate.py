@@ -121,12 +121,14 @@ def labels(name: str, y: Any, n: int, n_classes: int, dtype: str = "long",
     return y
 
 
-def integer(name: str, value: Any, low: int = 1) -> int:
-    """``value`` as an int if it is a whole number (not a bool, not a float) of at least ``low``."""
+def integer(name: str, value: Any, low: int = 1, high: int | None = None) -> int:
+    """``value`` as an int if it is a whole number (not a bool, not a float) of at least ``low`` (and at most ``high``)."""
     want = {1: "a positive integer", 0: "a non-negative integer"}.get(low, f"an integer >= {low}")
+    if high is not None:
+        want = f"an integer from {low} to {high}"
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be {want}, got {type(value).__name__} {value!r}")
-    if value < low:
+    if value < low or (high is not None and value > high):
         raise ValueError(f"{name} must be {want}, got {value!r}")
     return int(value)
 

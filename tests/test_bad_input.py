@@ -50,7 +50,7 @@ import torch
 from torch import nn
 
 import ganlab
-from ganlab import classifier, cli, convnets, data, env, image_metrics, latent, losses, metrics, nets, plot
+from ganlab import augment, classifier, cli, convnets, data, env, image_metrics, latent, losses, metrics, nets, plot
 
 BAD_INPUT = (ValueError, TypeError)
 NAN, INF = float("nan"), float("inf")
@@ -91,6 +91,10 @@ def proj_d() -> nn.Module:
     return convnets.ProjectionDiscriminator(n_classes=10, channels=1, width=8, image_size=28)
 
 
+def acgan_d() -> nn.Module:
+    return convnets.ACGANDiscriminator(n_classes=10, channels=1, width=8, image_size=28)
+
+
 def cbn() -> nn.Module:
     return convnets.ConditionalBatchNorm2d(8, n_classes=10)
 
@@ -116,6 +120,13 @@ def ints(*shape: int) -> torch.Tensor:
 
 def opt(module: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(module.parameters(), lr=0.1)
+
+
+def changed(obj: Any, **fields: Any) -> Any:
+    """obj with its fields set after construction, past its own checks (as a user may do)."""
+    for name, value in fields.items():
+        setattr(obj, name, value)
+    return obj
 
 
 def env_var(name: str, value: str, fn: Callable[[], Any]) -> Callable[[], Any]:
@@ -274,6 +285,32 @@ CASES: list[Case] = [
       ("labels", "torch.Tensor", "list")),
     C("convnets.ConditionalDCGANGenerator.sample", "labels out of range",
       lambda: cond_g().sample(2, labels=torch.tensor([0, 12])), ("labels", "[0, 10)", "12")),
+    # ---- augment
+    C("augment.translate", "images without a channel axis", lambda: augment.translate(digits(2)[:, 0]),
+      ("x", "(N, C, H, W)", "(2, 28, 28)")),
+    C("augment.translate", "fraction 2", lambda: augment.translate(digits(2), fraction=2.0), ("fraction", "2.0")),
+    C("augment.cutout", "x a list", lambda: augment.cutout(digits(1).tolist()), ("x", "Tensor", "list")),
+    C("augment.cutout", "fraction negative", lambda: augment.cutout(digits(2), fraction=-0.5), ("fraction", "-0.5")),
+    C("augment.brightness_contrast", "integer images", lambda: augment.brightness_contrast(ints(2, 1, 4, 4)),
+      ("x", "int64")),
+    C("augment.DiffAugment", "an unknown transformation", lambda: augment.DiffAugment("rotation"),
+      ("'rotation'", "cutout")),
+    C("augment.DiffAugment", "policy a list", lambda: augment.DiffAugment(["cutout"]), ("policy", "list")),
+    C("augment.DiffAugment.forward", "8x8 digits without a channel axis",
+      lambda: augment.DiffAugment("cutout")(digits(2, side=8)[:, 0]), ("x", "(N, C, H, W)")),
+    C("augment.Augmented", "D a string", lambda: augment.Augmented("D"), ("D", "str")),
+    C("augment.Augmented.forward", "images a numpy array", lambda: augment.Augmented(dc_d())(digits(2).numpy()),
+      ("x", "Tensor", "ndarray")),
+    C("convnets.DCGANDiscriminator", "minibatch_kernels negative",
+      lambda: convnets.DCGANDiscriminator(minibatch_kernels=-1), ("minibatch_kernels", "non-negative", "-1")),
+    C("convnets.MinibatchDiscrimination", "kernels 0", lambda: convnets.MinibatchDiscrimination(8, kernels=0),
+      ("kernels", "positive", "0")),
+    C("convnets.MinibatchDiscrimination.forward", "features of the wrong width",
+      lambda: convnets.MinibatchDiscrimination(8)(feats(4, 6)), ("input", "(N, 8)", "(4, 6)")),
+    C("convnets.ACGANDiscriminator", "n_classes 0", lambda: convnets.ACGANDiscriminator(n_classes=0),
+      ("n_classes", "positive", "0")),
+    C("convnets.ACGANDiscriminator.forward", "8x8 digits", lambda: acgan_d()(digits(2, side=8)),
+      ("x", "(N, 1, 28, 28)", "(2, 1, 8, 8)")),
     C("convnets.ProjectionDiscriminator", "channels negative",
       lambda: convnets.ProjectionDiscriminator(channels=-1), ("channels", "positive", "-1")),
     C("convnets.ProjectionDiscriminator.phi", "images without a channel axis", lambda: proj_d().phi(digits(2)[:, 0]),
@@ -322,6 +359,14 @@ CASES: list[Case] = [
     C("losses.GANLoss", "clip negative",
       lambda: losses.GANLoss("x", losses.d_loss_wasserstein, losses.g_loss_wasserstein, "about", clip=-0.01),
       ("clip", "positive", "-0.01")),
+    C("losses.with_label_smoothing", "a hinge loss (no cross-entropy)",
+      lambda: losses.with_label_smoothing(losses.get_loss("hinge")), ("hinge", "nonsaturating")),
+    C("losses.with_label_smoothing", "real_label 1.5", lambda: losses.with_label_smoothing(losses.get_loss("minimax"), 1.5),
+      ("real_label", "1.5")),
+    C("losses.with_label_smoothing", "a loss name", lambda: losses.with_label_smoothing("minimax"),
+      ("loss", "GANLoss", "str")),
+    C("losses.d_loss_bce_smoothed", "real logits a list", lambda: losses.d_loss_bce_smoothed([0.0], torch.zeros(2)),
+      ("real_logits", "Tensor", "list")),
     C("losses.with_penalty_weight", "a loss name instead of a GANLoss", lambda: losses.with_penalty_weight("r1", 1.0),
       ("loss", "GANLoss", "str")),
     C("losses.with_penalty_weight", "weight negative", lambda: losses.with_penalty_weight(losses.get_loss("r1"), -1.0),
@@ -574,6 +619,32 @@ def _training_cases() -> list[Case]:
           ("loss", "GANLoss", "str")),
         C("train.g_step", "opt_g None", lambda: ganlab.g_step(mlp_g(), mlp_d(), torch.zeros(4, 2), None, nonsat),
           ("opt_g", "NoneType")),
+        C("train.feature_matching_g_step", "a D without features",
+          lambda: ganlab.train.feature_matching_g_step(dc_g(), nn.Linear(784, 1), digits(2), torch.zeros(2, 8),
+                                                       opt(dc_g())), ("features", "Linear")),
+        C("train.feature_matching_g_step", "real a list",
+          lambda: ganlab.train.feature_matching_g_step(dc_g(), dc_d(), digits(2).tolist(), torch.zeros(2, 8),
+                                                       opt(dc_g())), ("real", "Tensor", "list")),
+        C("train.acgan_d_step", "a projection D (no class head)",
+          lambda: ganlab.train.acgan_d_step(cond_g(), proj_d(), digits(2), ints(2), torch.zeros(2, 8), opt(proj_d()),
+                                            nonsat), ("class head", "ProjectionDiscriminator")),
+        C("train.acgan_d_step", "labels out of range",
+          lambda: ganlab.train.acgan_d_step(cond_g(), acgan_d(), digits(2), torch.tensor([0, 10]), torch.zeros(2, 8),
+                                            opt(acgan_d()), nonsat), ("y", "[0, 10)", "10")),
+        C("train.acgan_d_step", "a loss with a penalty",
+          lambda: ganlab.train.acgan_d_step(cond_g(), acgan_d(), digits(2), ints(2), torch.zeros(2, 8),
+                                            opt(acgan_d()), losses.get_loss("wgan-gp")), ("penalty", "'wgan-gp'")),
+        C("train.acgan_g_step", "labels of the wrong length",
+          lambda: ganlab.train.acgan_g_step(cond_g(), acgan_d(), torch.zeros(2, 8), ints(3), opt(cond_g()), nonsat),
+          ("y", "(2,)", "(3,)")),
+        C("train.acgan_g_step", "weight negative",
+          lambda: ganlab.train.acgan_g_step(cond_g(), acgan_d(), torch.zeros(2, 8), ints(2), opt(cond_g()), nonsat,
+                                            weight=-1.0), ("weight", "non-negative", "-1.0")),
+        C("train.TrainConfig", "classifier_weight negative", lambda: tiny_config(classifier_weight=-1.0),
+          ("classifier_weight", "-1.0")),
+        C("train.TrainConfig", "feature matching and an AC-GAN at once",
+          lambda: tiny_config(feature_matching=True, classifier_weight=1.0),
+          ("feature_matching", "classifier_weight")),
         C("train.make_optimizers", "config a dict", lambda: ganlab.make_optimizers(mlp_g(), mlp_d(), {"lr_g": 1e-3}),
           ("config", "TrainConfig", "dict")),
         C("train.ema_of", "decay 1", lambda: ganlab.ema_of(mlp_g(), decay=1.0), ("decay", "(0, 1)", "1.0")),
@@ -669,6 +740,28 @@ def _training_cases() -> list[Case]:
           lambda: image_recipes.DCGANConfig().train_config(progress="no"), ("progress", "'no'")),
         C("image_recipes.default_dcgan", "an unknown field", lambda: image_recipes.default_dcgan(widht=8),
           ("widht", "width")),
+        C("image_recipes.DCGANConfig", "train_digits 5000", lambda: image_recipes.DCGANConfig(train_digits=5000),
+          ("train_digits", "4000", "5000")),
+        C("image_recipes.DCGANConfig", "an unknown conditional D",
+          lambda: image_recipes.DCGANConfig(conditional=True, conditional_d="aux"), ("conditional_d", "'aux'", "acgan")),
+        C("image_recipes.DCGANConfig", "an AC-GAN D without conditional",
+          lambda: image_recipes.DCGANConfig(conditional_d="acgan"), ("conditional_d", "conditional")),
+        C("image_recipes.DCGANConfig", "an unknown augmentation", lambda: image_recipes.DCGANConfig(augment="flip"),
+          ("'flip'", "translation")),
+        C("image_recipes.DCGANConfig", "label smoothing with the hinge loss",
+          lambda: image_recipes.DCGANConfig(loss="hinge", real_label=0.9), ("hinge", "nonsaturating")),
+        C("image_recipes.DCGANConfig", "feature matching in the cGAN",
+          lambda: image_recipes.DCGANConfig(conditional=True, feature_matching=True), ("feature_matching",
+                                                                                     "conditional")),
+        C("image_recipes.DCGANConfig", "feature matching with augmentation",
+          lambda: image_recipes.DCGANConfig(feature_matching=True, augment="cutout"), ("feature_matching", "augment")),
+        C("image_recipes.DCGANConfig.gan_loss", "real_label set to a string after construction",
+          lambda: changed(image_recipes.DCGANConfig(), real_label="x").gan_loss(), ("real_label", "str")),
+        C("image_recipes.discriminator_logits", "n above the training digits",
+          lambda: image_recipes.discriminator_logits(dc_d(), image_recipes.DCGANConfig(train_digits=100), n=200),
+          ("n", "100", "200")),
+        C("image_recipes.discriminator_logits", "D a string",
+          lambda: image_recipes.discriminator_logits("D", image_recipes.DCGANConfig()), ("D", "str")),
         C("image_recipes.build_players", "config a dict", lambda: image_recipes.build_players({"width": 8}),
           ("config", "dict")),
         C("image_recipes.pad_digits", "image_size 64", lambda: image_recipes.pad_digits(digits(2), 64),
@@ -724,12 +817,13 @@ NOT_SWEPT: dict[str, str] = {
     "amp.Precision.state_dict": "takes no argument",
     "train.TrainConfig.run_identity": "takes no argument (the config's fields are swept through TrainConfig)",
     "recipes.Toy2DConfig.gan_loss": "takes no argument (loss and penalty_weight are swept through Toy2DConfig)",
+    "augment.DiffAugment.extra_repr": "takes no argument",
     "cli.build_parser": "takes no argument (the options it parses are swept through cli.main)",
 }
 
 # Modules whose public callables the sweep covers, besides ganlab.__all__. Not ganlab.checks (the exercise
 # checks have their own tests) nor ganlab.validate (the checks themselves: every case above runs them).
-MODULES = ("data", "nets", "convnets", "losses", "metrics", "image_metrics", "latent", "plot", "classifier", "env",
+MODULES = ("data", "augment", "nets", "convnets", "losses", "metrics", "image_metrics", "latent", "plot", "classifier", "env",
            "amp", "train", "loop", "checkpoint", "recipes", "image_recipes", "cli")
 
 
