@@ -2,15 +2,17 @@
 
 Each check runs a student's function against the reference in ``ganlab`` on fixed inputs and
 raises :class:`CheckFailed` saying exactly what is wrong; see ``core`` for the machinery and
-``ch01``, ``ch02``, ... for each chapter's checks.
+``ch01``, ``ch02``, ... for each chapter's checks (a chapter with many is in two modules).
 """
 
 from .ch01 import (check_d_loss, check_d_step, check_g_loss_minimax, check_g_loss_nonsaturating, check_jsd,
                    check_mode_coverage, check_optimal_discriminator, check_value_at_optimum)
-from .ch02 import (check_clip_weights, check_d_loss_hinge, check_d_loss_lsgan, check_d_loss_wasserstein,
-                   check_g_loss_hinge, check_g_loss_lsgan, check_g_loss_wasserstein, check_gradient_penalty,
-                   check_interpolates, check_r1_penalty, check_top_singular_value)
-from .ch03 import check_d_step_images, check_fid_from_features, check_generator_block, check_lerp, check_slerp
+from .ch02 import (check_d_loss_hinge, check_d_loss_lsgan, check_d_loss_wasserstein, check_g_loss_hinge,
+                   check_g_loss_lsgan, check_g_loss_wasserstein)
+from .ch02_lipschitz import (check_clip_weights, check_gradient_penalty, check_interpolates, check_r1_penalty,
+                             check_top_singular_value)
+from .ch03 import check_d_step_images, check_fid_from_features, check_generator_block
+from .ch03_latent import check_lerp, check_slerp
 from .ch04 import check_bilinear_updates, check_ema_update, check_projection_logit, check_truncated_normal
 from .core import CheckFailed
 
