@@ -7,12 +7,13 @@
     ganlab.metrics.mode_stats(G.sample(2500), mix)
 """
 
-from . import (checkpoint, checks, classifier, convnets, data, env, image_metrics, latent, losses, loop, metrics, nets,
-               plot, train)
+from . import (augment, checkpoint, checks, classifier, convnets, data, env, image_metrics, latent, losses, loop, metrics,
+               nets, plot, train)
 from .checkpoint import CheckpointError, CheckpointWriteError, load_checkpoint, save_checkpoint
 from .classifier import MNISTClassifier, load_classifier
-from .convnets import (ConditionalBatchNorm2d, ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator,
-                       ProjectionDiscriminator, dcgan_init_)
+from .augment import Augmented, DiffAugment
+from .convnets import (ACGANDiscriminator, ConditionalBatchNorm2d, ConditionalDCGANGenerator, DCGANDiscriminator,
+                       DCGANGenerator, ProjectionDiscriminator, dcgan_init_)
 from .data import DownloadNotAllowed, GaussianMixture, load
 from .env import downloads_allowed, fast, get_device, is_fast, seed_everything
 from .image_metrics import (
@@ -27,11 +28,12 @@ from .train import History, TrainConfig, TrainingDiverged, d_step, ema_of, fit, 
 __version__ = "0.1.0"
 
 __all__ = [
-    "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "latent", "losses", "loop",
+    "augment", "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "latent", "losses", "loop",
     "metrics", "nets", "plot", "train",
     "CheckpointError", "CheckpointWriteError", "load_checkpoint", "save_checkpoint",
     "MNISTClassifier", "load_classifier",
-    "ConditionalBatchNorm2d", "ConditionalDCGANGenerator", "DCGANDiscriminator", "DCGANGenerator",
+    "Augmented", "DiffAugment",
+    "ACGANDiscriminator", "ConditionalBatchNorm2d", "ConditionalDCGANGenerator", "DCGANDiscriminator", "DCGANGenerator",
     "ProjectionDiscriminator", "dcgan_init_",
     "DownloadNotAllowed", "GaussianMixture", "load",
     "downloads_allowed", "fast", "get_device", "is_fast", "seed_everything",

@@ -95,3 +95,16 @@ def test_the_reference_loop_trains_the_players_as_fit_does():
     for a, b in zip(players[0], players[1]):
         for p, q in zip(a.parameters(), b.parameters()):
             torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+def test_small_data_benchmark_runs_each_variant_and_writes_its_rows(tmp_path):
+    out = tmp_path / "small.csv"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "small_data.py"), "--fast", "--seeds", "0",
+                             "--variants", "minibatch-disc", "acgan", "--csv", str(out)],
+                            capture_output=True, text=True, check=True, timeout=300)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("small-data benchmark: 30 steps")
+    assert [line.split()[0] for line in lines[2:4]] == ["minibatch-disc", "acgan"]
+    assert "%" in lines[3] and "-" in lines[2].split()  # conditional accuracy only for the cGAN
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("variant,seed,fid") and len(rows) == 3
