@@ -23,7 +23,6 @@ import copy
 import dataclasses
 import functools
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ from .convnets import (ACGANDiscriminator, ConditionalDCGANGenerator, DCGANDiscr
 from .env import fast, get_device, seed_everything
 from .losses import get_loss, with_label_smoothing
 from .image_metrics import evaluate_images
-from .recipes import nothing_to_do, run_identity, train_in_folder, write_metrics
+from .recipes import cpu_threads, nothing_to_do, run_identity, train_in_folder, write_metrics
 from .losses import GANLoss
 from .train import History, TrainConfig, ema_of, fit
 
@@ -298,10 +297,7 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
     _check_config(config)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(min(config.threads, os.cpu_count() or 1))
-    try:
+    with cpu_threads(config.threads):
         G, D, ema = _prepare(config)
         z_grid, y_grid = _grid_inputs(config)
         nrow = N_CLASSES if config.conditional else 8
@@ -331,13 +327,10 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
                    f"{'cGAN' if config.conditional else 'DCGAN'}{' (EMA)' if ema else ''} after {steps_done} steps")
         _save_losses(history, out / "losses.png")
         start_eval = time.perf_counter()
-        scores = evaluate_generator_images(final, config) | discriminator_logits(D, config, min(config.eval_samples,
-                                                                                                config.train_digits,
-                                                                                                1000))
+        n_logits = min(config.eval_samples, config.train_digits, 1000)  # digits on each side of D's gap
+        scores = evaluate_generator_images(final, config) | discriminator_logits(D, config, n_logits)
         reference = real_reference(min(config.eval_samples, N_TRAINING_DIGITS), config.conditional)
         threads_used = torch.get_num_threads()
-    finally:
-        torch.set_num_threads(threads)
     result = {
         **scores,
         "evaluated": "ema" if ema is not None else "G",

@@ -27,7 +27,6 @@ process_reals). A run folder holds
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +44,7 @@ from .image_recipes import N_TRAINING_DIGITS, _save_grid, _save_losses, generate
 from .losses import LOSSES, GANLoss, d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
 from .loop import History, run_steps
 from .progressive import SIZES, ProgressiveDiscriminator, ProgressiveGenerator
-from .recipes import nothing_to_do, train_in_folder, write_metrics
+from .recipes import cpu_threads, nothing_to_do, train_in_folder, write_metrics
 from .train import d_step, g_step
 
 __all__ = ["PROGRESSIVE_LOSSES", "ProgressiveConfig", "d_loss_wasserstein_drift", "default_progressive",
@@ -199,13 +198,8 @@ def train_progressive(config: ProgressiveConfig, resume: bool = False, progress:
     validate.instance("config", config, ProgressiveConfig, "a ProgressiveConfig, e.g. default_progressive()")
     validate.flag("resume", resume)
     validate.flag("progress", progress)
-    threads = torch.get_num_threads()
-    if config.threads:  # on a 2-core CPU that other programs keep busy, one thread is far faster than two
-        torch.set_num_threads(min(config.threads, os.cpu_count() or 1))
-    try:
+    with cpu_threads(config.threads):
         return _train(config, resume, progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(config: ProgressiveConfig, resume: bool, progress: bool) -> dict:

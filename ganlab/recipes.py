@@ -16,6 +16,7 @@ whose checkpoint already reached ``steps`` changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -23,7 +24,9 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
+
+import torch
 
 from . import data, validate
 from .checkpoint import CheckpointError, CheckpointWriteError, read_checkpoint
@@ -86,6 +89,20 @@ def _check_config(config: Any) -> None:
     if not dataclasses.is_dataclass(config) or isinstance(config, type):
         raise TypeError(f"config must be a recipe's config, such as Toy2DConfig() or default_dcgan(), got "
                         f"{type(config).__name__}")
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int) -> Iterator[None]:
+    """PyTorch's CPU threads set to ``n`` (at most the machine's cores; 0 leaves them as set) inside the block,
+    restored after it. On a 2-core CPU that other programs keep busy, one thread is often far faster than two."""
+    validate.integer("n", n, low=0)
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(min(n, os.cpu_count() or 1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def run_identity(recipe: str, config: Any) -> dict:

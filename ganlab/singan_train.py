@@ -48,7 +48,7 @@ from .env import fast, get_device, seed_everything
 from .images import NATURAL_IMAGES, natural_image
 from .loop import History, TrainingDiverged, run_steps
 from .losses import d_loss_wasserstein, g_loss_wasserstein
-from .recipes import nothing_to_do, run_identity, train_in_folder, write_metrics
+from .recipes import cpu_threads, nothing_to_do, run_identity, train_in_folder, write_metrics
 from .singan import (MAX_WIDTH, MIN_SIZE, SCALE_FACTOR, WIDTH, PatchDiscriminator, SinGAN, image_pyramid, patch_fid,
                      pyramid_sizes, reconstruct, receptive_field, resize, sample, width_at)
 
@@ -292,13 +292,8 @@ def train_singan(config: SinGANConfig, resume: bool = False, progress: bool = Tr
     validate.flag("progress", progress)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    threads = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(min(config.threads, os.cpu_count() or 1))
-    try:
+    with cpu_threads(config.threads):
         return _train(config, resume, progress, out)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(config: SinGANConfig, resume: bool, progress: bool, out: Path) -> dict:

@@ -11,13 +11,7 @@ from ganlab.progressive import (SIZES, EqualizedConv2d, EqualizedLinear, Minibat
 from ganlab.train import d_step, g_step
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny layers: a second thread only waits on the first (and the kernels stay the same in every test)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def n_params(module: nn.Module) -> int:

@@ -20,13 +20,7 @@ from ganlab.singan_train import (SinGANConfig, d_step, default_singan, g_step, l
                                  paper_singan, train_singan)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run fastest on one thread, and every run uses the same kernels (bitwise resume)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 @pytest.fixture(autouse=True)

@@ -13,13 +13,7 @@ from ganlab.stylegan import AdaIN, MappingNetwork, NoiseInjection, StyleGenerato
 from ganlab.train import TrainConfig, ema_of, fit
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run fastest on one thread (two wait on each other when the cores are busy)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def tiny(**overrides) -> StyleGenerator:
