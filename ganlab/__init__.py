@@ -7,8 +7,8 @@
     ganlab.metrics.mode_stats(G.sample(2500), mix)
 """
 
-from . import (augment, checkpoint, checks, classifier, convnets, data, env, image_metrics, latent, losses, loop, metrics,
-               nets, plot, train)
+from . import (augment, checkpoint, checks, classifier, convnets, data, env, image_metrics, images, latent, losses, loop,
+               metrics, nets, plot, progressive, progressive_train, pyramids, singan, singan_train, stylegan, train)
 from .checkpoint import CheckpointError, CheckpointWriteError, load_checkpoint, save_checkpoint
 from .classifier import MNISTClassifier, load_classifier
 from .augment import Augmented, DiffAugment
@@ -16,6 +16,7 @@ from .convnets import (ACGANDiscriminator, ConditionalBatchNorm2d, ConditionalDC
                        DCGANGenerator, ProjectionDiscriminator, dcgan_init_)
 from .data import DownloadNotAllowed, GaussianMixture, load
 from .env import downloads_allowed, fast, get_device, is_fast, seed_everything
+from .images import NATURAL_IMAGES, natural_image
 from .image_metrics import (
     class_histogram_stats, conditional_accuracy, evaluate_images, fid, kid, precision_recall,
 )
@@ -28,14 +29,15 @@ from .train import History, TrainConfig, TrainingDiverged, d_step, ema_of, fit, 
 __version__ = "0.1.0"
 
 __all__ = [
-    "augment", "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "latent", "losses", "loop",
-    "metrics", "nets", "plot", "train",
+    "augment", "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "images", "latent",
+    "losses", "loop", "metrics", "nets", "plot", "progressive", "progressive_train", "pyramids", "singan",
+    "singan_train", "stylegan", "train",
     "CheckpointError", "CheckpointWriteError", "load_checkpoint", "save_checkpoint",
     "MNISTClassifier", "load_classifier",
     "Augmented", "DiffAugment",
     "ACGANDiscriminator", "ConditionalBatchNorm2d", "ConditionalDCGANGenerator", "DCGANDiscriminator", "DCGANGenerator",
     "ProjectionDiscriminator", "dcgan_init_",
-    "DownloadNotAllowed", "GaussianMixture", "load",
+    "DownloadNotAllowed", "GaussianMixture", "load", "NATURAL_IMAGES", "natural_image",
     "downloads_allowed", "fast", "get_device", "is_fast", "seed_everything",
     "class_histogram_stats", "conditional_accuracy", "evaluate_images", "fid", "kid", "precision_recall",
     "LOSSES", "get_loss", "run_steps",

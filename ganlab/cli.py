@@ -142,7 +142,33 @@ def build_parser() -> argparse.ArgumentParser:
     toy.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_image_recipe(recipes, "dcgan", conditional=False)
     _add_image_recipe(recipes, "cgan", conditional=True)
+    _add_singan_recipe(recipes)
     return parser
+
+
+def _add_singan_recipe(recipes: argparse._SubParsersAction) -> None:
+    from .images import NATURAL_IMAGES
+    from .singan_train import default_singan
+
+    d = default_singan()
+    p = recipes.add_parser(
+        "singan", help="SinGAN on one photograph that ships offline (chapter 05)",
+        description="Train SinGAN (Shaham, Dekel & Michaeli 2019) coarse to fine on one natural image, then draw "
+                    "random samples, also at twice the width. The defaults are a reduced run for a CPU; --paper "
+                    "uses the paper's 250 px and 2,000 iterations per scale.")
+    p.add_argument("--image", choices=sorted(NATURAL_IMAGES), default=d.image, help="the photograph to learn")
+    p.add_argument("--max-size", type=_int_at_least(d.min_size), default=None,
+                   help=f"longer side of the finest scale in pixels (default {d.max_size}; paper 250)")
+    p.add_argument("--iterations", type=_positive_int, default=None,
+                   help=f"training iterations per scale (default {d.iterations}; paper 2000)")
+    p.add_argument("--paper", action="store_true", help="the paper's sizes and iterations (hours on a CPU)")
+    p.add_argument("--seed", type=_int_at_least(0), default=d.seed, help="random seed (non-negative)")
+    p.add_argument("--out", default=d.out, help="run folder for the per-scale images, metrics.json and checkpoints")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoints in --out (scales already trained are kept)")
+    p.add_argument("--threads", type=_int_at_least(0), default=d.threads,
+                   help="CPU threads for PyTorch (0: PyTorch's default)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bars")
 
 
 def _run_toy2d(args: argparse.Namespace) -> int:
@@ -184,6 +210,25 @@ def _run_image(args: argparse.Namespace) -> int:
     return 130 if r["status"] == "interrupted" else 0
 
 
+def _run_singan(args: argparse.Namespace) -> int:
+    from .singan_train import default_singan, paper_singan, train_singan
+
+    sizes = {k: v for k, v in (("max_size", args.max_size), ("iterations", args.iterations)) if v is not None}
+    make = paper_singan if args.paper else default_singan
+    config = make(image=args.image, seed=args.seed, out=args.out, threads=args.threads, **sizes)
+    r = train_singan(config, resume=args.resume, progress=not args.no_progress)
+    if r.get("nothing_to_do"):
+        return 0  # the loop has said why
+    if r["status"] == "interrupted":
+        print(f"stopped at scale {r['scale']}; --resume continues from there")
+        return 130
+    print(f"{r['scales']} scales, sizes {r['sizes'][0]} to {r['sizes'][-1]}; reconstruction RMSE at the finest scale "
+          f"{r['reconstruction_rmse'][-1]:.3f}; patch distance of the samples {r['patch_fid_samples']:.2f} "
+          f"(of the reconstruction {r['patch_fid_reconstruction']:.2f}); {r['train_seconds']:.0f} s of training")
+    print(f"wrote {config.out}/samples.png, samples_wide.png, reconstruction.png, metrics.json, scale*/")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")  # the command line draws to files, never to a window
     args = build_parser().parse_args(argv)
@@ -195,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_toy2d(args)
         if args.command == "train" and args.recipe in ("dcgan", "cgan"):
             return _run_image(args)
+        if args.command == "train" and args.recipe == "singan":
+            return _run_singan(args)
     except CheckpointWriteError as err:  # disk full, folder not writable: keep the state somewhere else
         print(f"ganlab: error: {err}", file=sys.stderr)
         rescue = Path(tempfile.gettempdir()) / f"ganlab-rescued-step{err.payload.get('step')}-{os.getpid()}.pt"

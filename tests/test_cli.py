@@ -101,3 +101,15 @@ def test_the_recommended_setting_runs(tmp_path):
                      "--steps", "20", "--out", str(out), "--no-progress"]) == 0
     config = json.loads((out / "metrics.json").read_text())["config"]
     assert (config["penalty_weight"], config["beta2"], config["lr"]) == (1.0, 0.99, 3e-3)
+
+
+def test_train_singan_writes_a_run_folder_and_resumes_with_more_iterations(tmp_path, capsys):
+    out = tmp_path / "sg"
+    args = ["train", "singan", "--image", "brick", "--max-size", "32", "--out", str(out), "--no-progress"]
+    assert cli.main(args + ["--iterations", "3"]) == 0
+    assert {"samples.png", "samples_wide.png", "reconstruction.png", "metrics.json"} <= {p.name for p in out.iterdir()}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["image"] == "brick" and max(metrics["sizes"][-1]) == 32
+    assert "patch distance" in capsys.readouterr().out
+    assert cli.main(args + ["--iterations", "3", "--resume"]) == 0  # a finished run: nothing changes
+    assert json.loads((out / "metrics.json").read_text()) == metrics
