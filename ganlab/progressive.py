@@ -239,6 +239,8 @@ class ProgressiveGenerator(_Growing):
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """n samples G(z), z ~ N(0, I), at the current stage, drawn on G's device."""
         validate.integer("n", n)
+        if generator is not None:
+            validate.instance("generator", generator, torch.Generator, "a torch.Generator (or None)")
         z = torch.randn(n, self.latent_dim, generator=generator).to(self.dense_bias.device)
         return self(z)
 

@@ -233,6 +233,8 @@ class StyleGenerator(nn.Module):
     def make_noise(self, n: int, generator: torch.Generator | None = None) -> list[Tensor]:
         """One noise image per style layer, (n, 1, s, s) each, drawn on the CPU and moved to G's device."""
         validate.integer("n", n)
+        if generator is not None:
+            validate.instance("generator", generator, torch.Generator, "a torch.Generator (or None)")
         return [torch.randn(n, 1, s, s, generator=generator).to(self.const) for s in self.noise_sizes()]
 
     def synthesis(self, ws: Tensor, noise: Sequence[Tensor] | None = None) -> Tensor:
@@ -316,6 +318,8 @@ class StyleGenerator(nn.Module):
         Neither moves w_avg nor mixes styles, whatever the mode.
         """
         validate.integer("n", n)
+        if generator is not None:
+            validate.instance("generator", generator, torch.Generator, "a torch.Generator (or None)")
         z = torch.randn(n, self.latent_dim, generator=generator).to(self.const)
         ws = self.truncate(self.mapping(z), psi, cutoff)
         ws = self._broadcast(ws) if ws.ndim == 2 else ws  # (n, n_styles, w_dim)

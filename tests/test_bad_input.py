@@ -11,8 +11,11 @@ Kinds of bad input tried so far (add to the list, and the table, as the library 
 - wrong type: a list, a numpy array, a string, None or a dict where a tensor, a module, a
   number, a mixture, a loss or a config is needed;
 - wrong shape: a missing or extra dimension, the wrong latent, feature, channel or image size
-  (8x8 digits where 28x28 are read), pairs that do not match (real and fake, z0 and z1,
-  labels and images);
+  (8x8 digits where 28x28 are read, 32 px images at ProGAN's 8 px stage), pairs that do not
+  match (real and fake, z0 and z1, labels and images, a mask and its image), one w where one
+  per style is read, sizes that are not an (H, W) pair or that a smaller image cannot come from;
+- too small or too many: an image too small to halve or to hold one of a critic's patches,
+  more pyramid levels than halvings, pyramid levels that do not halve;
 - wrong dtype: integer tensors where floats are needed, floats (or int32) where class indices
   are needed, uint8 images, bool logits, float64 where the weights are float32;
 - NaN and inf: in data, points, features, images and samples (metrics, data, plots);
@@ -21,8 +24,10 @@ Kinds of bad input tried so far (add to the list, and the table, as the library 
 - numbers out of range: negative penalty weights, t outside [0, 1], confidence >= 1, a
   held-out count that leaves nothing to train on, decays outside (0, 1), negative seeds;
 - images out of range: [0, 255] where [-1, 1] is expected;
-- unknown names: datasets, toy distributions, losses, devices, config fields, CLI recipes;
-- switches with values that mean nothing: GANLAB_FAST=maybe, download="no", enabled="no";
+- unknown names: datasets, toy distributions, losses, devices, config fields, CLI recipes,
+  natural images;
+- switches with values that mean nothing: GANLAB_FAST=maybe, download="no", enabled="no", mix="yes";
+- a model used before it is trained: sampling or painting with a SinGAN that has no trained scale;
 - files: a checkpoint or classifier weights that are missing, corrupted or of another shape.
 
 Deliberately accepted: NaN in a forward pass or a loss (checking would read every value, a GPU
@@ -50,7 +55,8 @@ import torch
 from torch import nn
 
 import ganlab
-from ganlab import augment, classifier, cli, convnets, data, env, image_metrics, latent, losses, metrics, nets, plot
+from ganlab import (augment, classifier, cli, convnets, data, env, image_metrics, images, latent, losses, metrics, nets,
+                    plot, progressive, pyramids, singan, stylegan)
 
 BAD_INPUT = (ValueError, TypeError)
 NAN, INF = float("nan"), float("inf")
@@ -162,6 +168,39 @@ def garbage(name: str = "garbage.pt") -> Path:
 
 def mnist_classifier() -> nn.Module:
     return classifier.load_classifier("cpu")
+
+
+def style_g() -> nn.Module:
+    """A StyleGenerator of 32 px: 8 styles of w_dim 8, z of 8."""
+    return stylegan.StyleGenerator(latent_dim=8, w_dim=8, width=8, mapping_layers=2)
+
+
+def prog_g() -> nn.Module:
+    return progressive.ProgressiveGenerator(latent_dim=8, width=8)
+
+
+def prog_d() -> nn.Module:
+    return progressive.ProgressiveDiscriminator(width=8)
+
+
+def photos(n: int = 1, side: int = 16) -> torch.Tensor:
+    """n colour images (n, 3, side, side) with values from -1 to 1."""
+    return torch.linspace(-1.0, 1.0, n * 3 * side * side).reshape(n, 3, side, side)
+
+
+def scale_g() -> nn.Module:
+    return singan.ScaleGenerator(channels=3, width=8)
+
+
+def patch_d() -> nn.Module:
+    return singan.PatchDiscriminator(channels=3, width=8)
+
+
+def tiny_singan(trained: int = 0) -> Any:
+    """An untrained SinGAN of two scales, 25 and 33 px, that says its ``trained`` coarsest scales are trained."""
+    model = singan.SinGAN([(25, 25), (33, 33)], channels=3, width=8)
+    model.n_trained.fill_(trained)
+    return model
 
 
 # --------------------------------------------------------------------------- the table
@@ -579,12 +618,251 @@ CASES: list[Case] = [
     C("env.seed_everything", "seed negative", lambda: env.seed_everything(-1), ("seed", "non-negative", "-1")),
     C("env.seed_everything", "seed a string", lambda: env.seed_everything("1"), ("seed", "integer", "str")),
     C("env.seed_everything", "seed fractional", lambda: env.seed_everything(1.5), ("seed", "integer", "float")),
+    # ---- images
+    C("images.natural_image", "an unknown name", lambda: images.natural_image("lena"),
+      ("natural image", "'lena'", "china")),
+    C("images.natural_image", "size above the longer side (was an enlargement)",
+      lambda: images.natural_image("china", size=641), ("size", "640", "641")),
+    C("images.natural_image", "size 0", lambda: images.natural_image("china", size=0), ("size", "positive")),
+    C("images.natural_image", "size fractional", lambda: images.natural_image("china", size=3.0),
+      ("size", "integer", "float"), raises=(TypeError,)),
+    # ---- pyramids
+    C("pyramids.blur", "one image (C, H, W), not a batch", lambda: pyramids.blur(torch.zeros(3, 8, 8)),
+      ("x", "(N, C, H, W)", "(3, 8, 8)", "x[None]")),
+    C("pyramids.blur", "a list", lambda: pyramids.blur([[0.0] * 8] * 8), ("x", "Tensor", "list")),
+    C("pyramids.blur", "integer images", lambda: pyramids.blur(ints(1, 1, 8, 8)),
+      ("x", "floating-point", "torch.int64")),
+    C("pyramids.downsample", "a row of one pixel", lambda: pyramids.downsample(torch.zeros(1, 1, 1, 6)),
+      ("x", "2x2", "1x6")),
+    C("pyramids.upsample", "size a number", lambda: pyramids.upsample(torch.zeros(1, 1, 4, 4), 8),
+      ("size", "pair", "8")),
+    C("pyramids.upsample", "a size that does not halve to x's",
+      lambda: pyramids.upsample(torch.zeros(1, 1, 4, 4), (8, 10)),
+      ("size", "4x4", "(8, 10)")),
+    C("pyramids.upsample", "size of strings", lambda: pyramids.upsample(torch.zeros(1, 1, 4, 4), ("8", "8")),
+      ("size[0]", "integer", "str")),
+    C("pyramids.gaussian_pyramid", "more levels than halvings", lambda: pyramids.gaussian_pyramid(
+        torch.zeros(1, 1, 27, 33), 7), ("levels", "at most 6", "27x33", "7")),
+    C("pyramids.gaussian_pyramid", "levels 0", lambda: pyramids.gaussian_pyramid(torch.zeros(1, 1, 8, 8), 0),
+      ("levels", "positive")),
+    C("pyramids.laplacian_pyramid", "levels fractional",
+      lambda: pyramids.laplacian_pyramid(torch.zeros(1, 1, 8, 8), 2.0),
+      ("levels", "integer", "float")),
+    C("pyramids.laplacian_pyramid", "x a numpy array", lambda: pyramids.laplacian_pyramid(np.zeros((1, 1, 8, 8)), 2),
+      ("x", "Tensor", "numpy")),
+    C("pyramids.reconstruct", "one tensor, not a list", lambda: pyramids.reconstruct(torch.zeros(1, 1, 8, 8)),
+      ("pyramid", "list", "Tensor")),
+    C("pyramids.reconstruct", "an empty list", lambda: pyramids.reconstruct([]), ("pyramid", "empty")),
+    C("pyramids.reconstruct", "levels that do not halve",
+      lambda: pyramids.reconstruct([torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 5, 5)]),
+      ("pyramid[1]", "(1, 1, 4, 4)", "(1, 1, 5, 5)")),
+    C("pyramids.reconstruct", "a level without a batch axis",
+      lambda: pyramids.reconstruct([torch.zeros(1, 1, 8, 8), torch.zeros(1, 4, 4)]),
+      ("pyramid[1]", "(N, C, H, W)", "(1, 4, 4)")),
+    # ---- stylegan
+    C("stylegan.StyleGenerator", "image_size 28", lambda: stylegan.StyleGenerator(image_size=28),
+      ("image_size", "[8, 16, 32, 64]", "28")),
+    C("stylegan.StyleGenerator", "w_dim 0", lambda: stylegan.StyleGenerator(w_dim=0), ("w_dim", "positive")),
+    C("stylegan.StyleGenerator", "mixing_prob 1.5", lambda: stylegan.StyleGenerator(mixing_prob=1.5),
+      ("mixing_prob", "[0, 1]", "1.5")),
+    C("stylegan.StyleGenerator", "w_avg_decay 1 (w_avg would never move)",
+      lambda: stylegan.StyleGenerator(w_avg_decay=1.0), ("w_avg_decay", "[0, 1)", "1.0")),
+    C("stylegan.StyleGenerator.forward", "z of the wrong width", lambda: style_g()(torch.randn(3, 5)),
+      ("z", "(N, 8)", "(3, 5)")),
+    C("stylegan.StyleGenerator.forward", "mix a string (was truthy: mixing)",
+      lambda: style_g()(torch.zeros(2, 8), mix="yes"), ("mix", "str", "'yes'")),
+    C("stylegan.StyleGenerator.forward", "float64 z", lambda: style_g()(torch.zeros(2, 8).double()),
+      ("z", "torch.float32", "torch.float64")),
+    C("stylegan.StyleGenerator.mix_styles", "crossover past the last style",
+      lambda: style_g().mix_styles(torch.zeros(2, 8), torch.zeros(2, 8), 9), ("crossover", "0 to 8", "9")),
+    C("stylegan.StyleGenerator.mix_styles", "z1 and z2 of different batches",
+      lambda: style_g().mix_styles(torch.zeros(2, 8), torch.zeros(3, 8), 4), ("z1", "z2", "2", "3")),
+    C("stylegan.StyleGenerator.truncate", "psi a string", lambda: style_g().truncate(torch.zeros(2, 8), "0.7"),
+      ("psi", "number", "str")),
+    C("stylegan.StyleGenerator.truncate", "cutoff past the last style",
+      lambda: style_g().truncate(torch.zeros(2, 8), 0.7, cutoff=9), ("cutoff", "0 to 8", "9")),
+    C("stylegan.StyleGenerator.truncate", "w of the wrong width", lambda: style_g().truncate(torch.zeros(2, 5), 0.7),
+      ("w", "(N, 8)", "(2, 5)")),
+    C("stylegan.StyleGenerator.sample", "n 0", lambda: style_g().sample(0), ("n", "positive")),
+    C("stylegan.StyleGenerator.sample", "psi NaN", lambda: style_g().sample(2, psi=NAN), ("psi", "nan")),
+    C("stylegan.StyleGenerator.synthesis", "one w (N, w_dim), not one per style",
+      lambda: style_g().synthesis(torch.zeros(2, 8)), ("ws", "(N, 8, 8)", "(2, 8)")),
+    C("stylegan.StyleGenerator.synthesis", "noise for too few layers",
+      lambda: style_g().synthesis(torch.zeros(2, 8, 8), noise=[torch.zeros(2, 1, 4, 4)]), ("noise", "8", "1 tensors")),
+    C("stylegan.StyleGenerator.synthesis", "noise one tensor, not a list",
+      lambda: style_g().synthesis(torch.zeros(2, 8, 8), noise=torch.zeros(2, 1, 4, 4)), ("noise", "list", "Tensor")),
+    C("stylegan.StyleGenerator.synthesis", "noise of the wrong size for a layer",
+      lambda: style_g().synthesis(torch.zeros(2, 8, 8), noise=[torch.zeros(2, 1, 8, 8)] * 8),
+      ("noise[0]", "4, 4)", "(2, 1, 8, 8)")),
+    C("stylegan.StyleGenerator.make_noise", "n 0", lambda: style_g().make_noise(0), ("n", "positive")),
+    C("stylegan.StyleGenerator.make_noise", "generator a seed (torch's randn() overloads)",
+      lambda: style_g().make_noise(2, generator=0), ("generator must be", "torch.Generator", "int")),
+    C("stylegan.StyleGenerator.sample", "generator a seed (torch's randn() overloads)",
+      lambda: style_g().sample(2, generator=0), ("generator must be", "torch.Generator", "int")),
+    C("stylegan.MappingNetwork", "layers fractional", lambda: stylegan.MappingNetwork(layers=2.0),
+      ("layers", "integer", "float")),
+    C("stylegan.MappingNetwork", "lr_mul 0", lambda: stylegan.MappingNetwork(lr_mul=0.0), ("lr_mul", "positive")),
+    C("stylegan.MappingNetwork.forward", "z of the wrong width",
+      lambda: stylegan.MappingNetwork(latent_dim=4, w_dim=4, layers=1)(torch.zeros(2, 5)), ("z", "(N, 4)", "(2, 5)")),
+    C("stylegan.adain", "a scale for 4 channels of a 3-channel x",
+      lambda: stylegan.adain(torch.zeros(2, 3, 4, 4), torch.ones(2, 4), torch.zeros(2, 3)),
+      ("scale", "(2, 3)", "(2, 4)")),
+    C("stylegan.adain", "x without a batch axis",
+      lambda: stylegan.adain(torch.zeros(3, 4, 4), torch.ones(2, 3), torch.zeros(2, 3)),
+      ("x", "(N, C, H, W)", "(3, 4, 4)")),
+    C("stylegan.adain", "eps 0",
+      lambda: stylegan.adain(torch.zeros(2, 3, 4, 4), torch.ones(2, 3), torch.zeros(2, 3), 0.0),
+      ("eps", "positive")),
+    C("stylegan.AdaIN", "channels 0", lambda: stylegan.AdaIN(4, 0), ("channels", "positive")),
+    C("stylegan.AdaIN.forward", "w of the wrong width",
+      lambda: stylegan.AdaIN(4, 3)(torch.zeros(2, 3, 4, 4), torch.zeros(2, 5)), ("w", "(2, 4)", "(2, 5)")),
+    C("stylegan.AdaIN.forward", "x with the wrong channels",
+      lambda: stylegan.AdaIN(4, 3)(torch.zeros(2, 5, 4, 4), torch.zeros(2, 4)), ("x", "(N, 3, H, W)", "(2, 5, 4, 4)")),
+    C("stylegan.NoiseInjection", "channels a string", lambda: stylegan.NoiseInjection("3"),
+      ("channels", "integer", "str")),
+    C("stylegan.NoiseInjection.forward", "noise with a channel per feature map",
+      lambda: stylegan.NoiseInjection(3)(torch.zeros(2, 3, 4, 4), torch.zeros(2, 3, 4, 4)),
+      ("noise", "(2 or 1, 1, 4, 4)", "(2, 3, 4, 4)")),
+    C("stylegan.NoiseInjection.forward", "x with the wrong channels",
+      lambda: stylegan.NoiseInjection(3)(torch.zeros(2, 4, 4, 4)), ("x", "(N, 3, H, W)", "(2, 4, 4, 4)")),
+    # ---- progressive
+    C("progressive.EqualizedLinear", "in_features 0", lambda: progressive.EqualizedLinear(0, 4),
+      ("in_features", "positive", "0")),
+    C("progressive.EqualizedLinear", "gain 0", lambda: progressive.EqualizedLinear(3, 4, gain=0.0),
+      ("gain", "positive")),
+    C("progressive.EqualizedLinear", "equalized a string (was truthy: on)",
+      lambda: progressive.EqualizedLinear(3, 4, equalized="no"), ("equalized", "'no'")),
+    C("progressive.EqualizedLinear.forward", "x of the wrong width",
+      lambda: progressive.EqualizedLinear(3, 4)(torch.zeros(2, 5)), ("EqualizedLinear's input", "(N, 3)", "(2, 5)")),
+    C("progressive.EqualizedConv2d", "an even kernel_size (no padding keeps the size)",
+      lambda: progressive.EqualizedConv2d(3, 4, kernel_size=2), ("kernel_size", "odd", "2")),
+    C("progressive.EqualizedConv2d", "out_channels negative", lambda: progressive.EqualizedConv2d(3, -4, 3),
+      ("out_channels", "positive", "-4")),
+    C("progressive.EqualizedConv2d.forward", "4 channels for a layer of 3",
+      lambda: progressive.EqualizedConv2d(3, 4, 3)(torch.zeros(2, 4, 8, 8)), ("(N, 3, H, W)", "(2, 4, 8, 8)")),
+    C("progressive.EqualizedConv2d.forward", "integer images",
+      lambda: progressive.EqualizedConv2d(3, 4, 3)(ints(2, 3, 8, 8)), ("torch.float32", "torch.int64")),
+    C("progressive.PixelNorm", "eps 0", lambda: progressive.PixelNorm(eps=0), ("eps", "positive", "0")),
+    C("progressive.PixelNorm.forward", "a list", lambda: progressive.PixelNorm()([[1.0, 2.0]]),
+      ("PixelNorm's input", "Tensor", "list")),
+    C("progressive.PixelNorm.forward", "one dimension (no channel axis)",
+      lambda: progressive.PixelNorm()(torch.ones(4)),
+      ("PixelNorm's input", "(N, C, ...)", "(4,)")),
+    C("progressive.MinibatchStdDev", "group_size 0", lambda: progressive.MinibatchStdDev(group_size=0),
+      ("group_size", "positive")),
+    C("progressive.MinibatchStdDev.forward", "features (N, C), not maps",
+      lambda: progressive.MinibatchStdDev()(torch.zeros(2, 3)), ("(N, C, H, W)", "(2, 3)")),
+    C("progressive.ProgressiveGenerator", "latent_dim 0", lambda: progressive.ProgressiveGenerator(latent_dim=0),
+      ("latent_dim", "positive")),
+    C("progressive.ProgressiveGenerator", "stage 3 set as an attribute", lambda: changed(prog_g(), stage=3),
+      ("stage", "0 to 2", "3")),
+    C("progressive.ProgressiveGenerator", "pixel_norm a string (was truthy: on)",
+      lambda: progressive.ProgressiveGenerator(pixel_norm="no"), ("pixel_norm", "'no'")),
+    C("progressive.ProgressiveGenerator.forward", "stage 3", lambda: prog_g()(torch.zeros(2, 8), stage=3),
+      ("stage", "0 to 2", "3")),
+    C("progressive.ProgressiveGenerator.forward", "alpha 1.5", lambda: prog_g()(torch.zeros(2, 8), stage=1, alpha=1.5),
+      ("alpha", "[0, 1]", "1.5")),
+    C("progressive.ProgressiveGenerator.forward", "z of the wrong width", lambda: prog_g()(torch.zeros(2, 5)),
+      ("z", "(N, 8)", "(2, 5)")),
+    C("progressive.ProgressiveGenerator.sample", "n 0", lambda: prog_g().sample(0), ("n", "positive")),
+    C("progressive.ProgressiveGenerator.sample", "generator a seed (torch's randn() overloads)",
+      lambda: prog_g().sample(2, generator=0), ("generator must be", "torch.Generator", "int")),
+    C("progressive.ProgressiveDiscriminator", "width fractional",
+      lambda: progressive.ProgressiveDiscriminator(width=2.5),
+      ("width", "integer", "float")),
+    C("progressive.ProgressiveDiscriminator", "alpha set to a string", lambda: changed(prog_d(), alpha="1"),
+      ("alpha", "number", "str")),
+    C("progressive.ProgressiveDiscriminator.forward", "32 px images at stage 0", lambda: prog_d()(digits(2, side=32)),
+      ("x", "(N, 1, 8, 8)", "(2, 1, 32, 32)")),
+    C("progressive.ProgressiveDiscriminator.forward", "stage a string", lambda: prog_d()(digits(2, side=8), stage="0"),
+      ("stage", "integer", "str")),
+    # ---- singan
+    C("singan.receptive_field", "layers 0", lambda: singan.receptive_field(layers=0), ("layers", "positive", "0")),
+    C("singan.receptive_field", "kernel fractional", lambda: singan.receptive_field(kernel=3.0),
+      ("kernel", "integer", "float")),
+    C("singan.width_at", "scale negative", lambda: singan.width_at(-1), ("scale", "non-negative", "-1")),
+    C("singan.width_at", "max_width 0", lambda: singan.width_at(0, max_width=0), ("max_width", "positive")),
+    C("singan.pyramid_sizes", "an image smaller than min_size", lambda: singan.pyramid_sizes(20, 30),
+      ("min_size", "25", "20x30")),
+    C("singan.pyramid_sizes", "min_size below one patch of D", lambda: singan.pyramid_sizes(40, 60, min_size=5),
+      ("min_size", "11", "5")),
+    C("singan.pyramid_sizes", "scale_factor 1 (the pyramid would never shrink)",
+      lambda: singan.pyramid_sizes(40, 60, scale_factor=1.0), ("scale_factor", "(0, 1)", "1.0")),
+    C("singan.resize", "size a number", lambda: singan.resize(photos(), 8), ("size", "pair", "8")),
+    C("singan.resize", "a width of 0", lambda: singan.resize(photos(), (8, 0)), ("size[1]", "positive", "0")),
+    C("singan.resize", "x without a batch axis", lambda: singan.resize(photos()[0], (8, 8)),
+      ("x", "(N, C, H, W)", "(3, 16, 16)")),
+    C("singan.image_pyramid", "a numpy array", lambda: singan.image_pyramid(photos(1, 33)[0].numpy()),
+      ("image", "Tensor", "numpy")),
+    C("singan.image_pyramid", "pixels 0..255", lambda: singan.image_pyramid(photos(1, 33) * 127.5 + 127.5),
+      ("image", "[-1, 1]", "255")),
+    C("singan.image_pyramid", "a batch of two images", lambda: singan.image_pyramid(photos(2, 33)),
+      ("image", "(1, C, H, W)", "(2, 3, 33, 33)")),
+    C("singan.ScaleGenerator", "width 0", lambda: singan.ScaleGenerator(width=0), ("width", "positive")),
+    C("singan.ScaleGenerator.forward", "prev of one channel for a colour G",
+      lambda: scale_g()(torch.zeros(1, 1, 16, 16), torch.zeros(1, 1, 16, 16)),
+      ("prev", "(N, 3, H, W)", "(1, 1, 16, 16)")),
+    C("singan.ScaleGenerator.forward", "z of another size than prev",
+      lambda: scale_g()(torch.zeros(1, 3, 12, 12), photos()), ("z", "(1, 1 or 3, 16, 16)", "(1, 3, 12, 12)")),
+    C("singan.ScaleGenerator.forward", "z a list", lambda: scale_g()(photos().tolist(), photos()),
+      ("z", "Tensor", "list")),
+    C("singan.PatchDiscriminator", "channels a string", lambda: singan.PatchDiscriminator(channels="3"),
+      ("channels", "integer", "str")),
+    C("singan.PatchDiscriminator.forward", "an image smaller than one patch", lambda: patch_d()(photos(1, 8)),
+      ("x", "11 x 11", "(8, 8)")),
+    C("singan.PatchDiscriminator.forward", "grey images for a colour D", lambda: patch_d()(digits(1, side=16)),
+      ("x", "(N, 3, H, W)", "(1, 1, 16, 16)")),
+    C("singan.SinGAN", "no sizes", lambda: singan.SinGAN([]), ("sizes", "non-empty", "[]")),
+    C("singan.SinGAN", "a size that is one number", lambda: singan.SinGAN([25, 33]), ("sizes[0]", "pair", "25")),
+    C("singan.SinGAN", "channels 0", lambda: singan.SinGAN([(25, 25)], channels=0), ("channels", "positive")),
+    C("singan.SinGAN.sizes_for", "size a string", lambda: tiny_singan().sizes_for("a"), ("size", "pair", "'a'")),
+    C("singan.SinGAN.sizes_for", "a fractional height", lambda: tiny_singan().sizes_for((25.5, 30)),
+      ("size[0]", "integer", "float")),
+    C("singan.sample", "the model's name", lambda: singan.sample("model"), ("model", "SinGAN", "str")),
+    C("singan.sample", "an untrained model", lambda: singan.sample(tiny_singan()), ("model", "trained")),
+    C("singan.sample", "n 0", lambda: singan.sample(tiny_singan(2), 0), ("n", "positive")),
+    C("singan.sample", "end_scale past the trained scales", lambda: singan.sample(tiny_singan(2), end_scale=2),
+      ("end_scale", "0 to 1", "2")),
+    C("singan.sample", "start_scale above end_scale", lambda: singan.sample(tiny_singan(2), start_scale=1, end_scale=0),
+      ("start_scale", "end_scale=0", "1")),
+    C("singan.sample", "start_scale > 0 at another size without a start image",
+      lambda: singan.sample(tiny_singan(2), size=(25, 50), start_scale=1), ("start_scale", "size=None", "start_image")),
+    C("singan.sample", "a start image of 3 for n 2",
+      lambda: singan.sample(tiny_singan(2), 2, start_scale=1, start_image=photos(3, 33)), ("start_image", "n=2", "3")),
+    C("singan.sample", "a start image at scale 0 (noise alone: the image would be ignored)",
+      lambda: singan.sample(tiny_singan(2), start_scale=0, start_image=photos(1, 33)), ("start_scale", "1 to 1", "0")),
+    C("singan.sample", "generator a seed", lambda: singan.sample(tiny_singan(2), generator=0),
+      ("generator", "torch.Generator", "int")),
+    C("singan.reconstruct", "the model's name", lambda: singan.reconstruct("model"), ("model", "SinGAN", "str")),
+    C("singan.reconstruct", "end_scale negative", lambda: singan.reconstruct(tiny_singan(2), -1),
+      ("end_scale", "0 to 1", "-1")),
+    C("singan.paint_to_image", "an untrained model", lambda: singan.paint_to_image(tiny_singan(), photos(1, 33)[0]),
+      ("trained", "at least 2")),
+    C("singan.paint_to_image", "a batch of paints", lambda: singan.paint_to_image(tiny_singan(2), photos(1, 33)),
+      ("paint", "(3, H, W)", "(1, 3, 33, 33)")),
+    C("singan.paint_to_image", "paint 0..255", lambda: singan.paint_to_image(tiny_singan(2), photos(1, 33)[0] * 255),
+      ("paint", "[-1, 1]", "255")),
+    C("singan.harmonize", "a mask of 2", lambda: singan.harmonize(tiny_singan(2), photos(1, 33)[0],
+                                                                  torch.full((33, 33), 2.0)), ("mask", "[0, 1]", "2")),
+    C("singan.harmonize", "a mask of another size",
+      lambda: singan.harmonize(tiny_singan(2), photos(1, 33)[0], torch.ones(25, 25)), ("mask", "(33, 33)", "(25, 25)")),
+    C("singan.harmonize", "a model's name", lambda: singan.harmonize("model", photos(1, 33)[0], torch.ones(33, 33)),
+      ("model", "SinGAN", "str")),
+    C("singan.patch_fid", "patch_size 0", lambda: singan.patch_fid(photos(), photos(), patch_size=0),
+      ("patch_size", "positive", "0")),
+    C("singan.patch_fid", "images smaller than a patch", lambda: singan.patch_fid(photos(), photos(1, 4)),
+      ("fake", "patch_size=7", "(4, 4)")),
+    C("singan.patch_fid", "grey against colour", lambda: singan.patch_fid(photos(), digits(1, side=16)),
+      ("real", "fake", "channels", "3", "1")),
+    C("singan.patch_fid", "pixels 0..255", lambda: singan.patch_fid(photos() * 127.5 + 127.5, photos()),
+      ("real", "[-1, 1]", "255")),
 ]
 
 
 def _training_cases() -> list[Case]:
-    """The training machinery: train, loop, checkpoint, amp, recipes, image_recipes, cli."""
-    from ganlab import amp, checkpoint, image_recipes, loop, recipes
+    """The training machinery: train, loop, checkpoint, amp, recipes, image_recipes, progressive_train, singan_train,
+    cli."""
+    from ganlab import amp, checkpoint, image_recipes, loop, progressive_train, recipes, singan_train
 
     cpu = torch.device("cpu")
     nonsat = losses.get_loss("nonsaturating")
@@ -725,6 +1003,9 @@ def _training_cases() -> list[Case]:
           ("history", "History", "dict")),
         C("recipes.default_toy2d", "an unknown field", lambda: recipes.default_toy2d(stepz=3), ("stepz", "steps")),
         C("recipes.train_toy2d", "config a dict", lambda: recipes.train_toy2d({"steps": 2}), ("config", "dict")),
+        C("recipes.cpu_threads", "n negative", lambda: recipes.cpu_threads(-1).__enter__(),
+          ("n", "non-negative", "-1")),
+        C("recipes.cpu_threads", "n a string", lambda: recipes.cpu_threads("2").__enter__(), ("n", "integer", "str")),
         # ---- image_recipes
         C("image_recipes.DCGANConfig", "width 0", lambda: image_recipes.DCGANConfig(width=0), ("width", "positive")),
         C("image_recipes.DCGANConfig", "image_size 64", lambda: image_recipes.DCGANConfig(image_size=64),
@@ -786,6 +1067,114 @@ def _training_cases() -> list[Case]:
           ("config", "dict")),
         C("image_recipes.load_or_train_dcgan", "config a dict", lambda: image_recipes.load_or_train_dcgan({"steps": 2}),
           ("config", "dict")),
+        # ---- progressive_train
+        C("progressive_train.ProgressiveConfig", "stages 4 (there are 3)",
+          lambda: progressive_train.ProgressiveConfig(stages=4), ("stages", "1 to 3", "4")),
+        C("progressive_train.ProgressiveConfig", "an unknown loss", lambda: progressive_train.ProgressiveConfig(
+            loss="wgan_gp"), ("loss", "'wgan_gp'", "wgan-gp-drift")),
+        C("progressive_train.ProgressiveConfig", "fade_steps negative",
+          lambda: progressive_train.ProgressiveConfig(fade_steps=-1), ("fade_steps", "non-negative", "-1")),
+        C("progressive_train.ProgressiveConfig", "eval_samples 4", lambda: progressive_train.ProgressiveConfig(
+            eval_samples=4), ("eval_samples", ">= 8", "4")),
+        C("progressive_train.ProgressiveConfig", "reset_adam a string (was truthy: on)",
+          lambda: progressive_train.ProgressiveConfig(reset_adam="no"), ("reset_adam", "'no'")),
+        C("progressive_train.ProgressiveConfig.stage_steps", "stage 3",
+          lambda: progressive_train.ProgressiveConfig().stage_steps(3), ("stage", "0 to 2", "3")),
+        C("progressive_train.ProgressiveConfig.alpha", "step 0 (steps count from 1)",
+          lambda: progressive_train.ProgressiveConfig(stable_steps=2, fade_steps=3).alpha(1, 0),
+          ("step", "1 to 5", "0")),
+        C("progressive_train.ProgressiveConfig.alpha", "step past the stage",
+          lambda: progressive_train.ProgressiveConfig(stable_steps=2, fade_steps=3).alpha(0, 3),
+          ("step", "1 to 2", "3")),
+        C("progressive_train.d_loss_wasserstein_drift", "real_out a list",
+          lambda: progressive_train.d_loss_wasserstein_drift([0.1], torch.zeros(1)), ("real_out", "Tensor", "list")),
+        C("progressive_train.d_loss_wasserstein_drift", "integer fake_out",
+          lambda: progressive_train.d_loss_wasserstein_drift(torch.zeros(2), ints(2)),
+          ("fake_out", "floating-point", "torch.int64")),
+        C("progressive_train.default_progressive", "an unknown field",
+          lambda: progressive_train.default_progressive(steps=3), ("steps", "stable_steps")),
+        C("progressive_train.build_players", "config a dict", lambda: progressive_train.build_players({}),
+          ("config", "ProgressiveConfig", "dict")),
+        C("progressive_train.generate_digits", "a G that does not grow",
+          lambda: progressive_train.generate_digits(nn.Linear(2, 2), torch.zeros(2, 2)),
+          ("G", "ProgressiveGenerator", "Linear")),
+        C("progressive_train.real_batches", "28 px digits (D reads 32 px)",
+          lambda: progressive_train.real_batches(digits(2), torch.Generator()), ("digits", "(N, C, 32, 32)",
+                                                                                  "(2, 1, 28, 28)")),
+        C("progressive_train.real_batches", "a seed instead of a generator",
+          lambda: progressive_train.real_batches(digits(2, side=32), 0), ("generator", "torch.Generator", "int")),
+        C("progressive_train.train_progressive", "config a string",
+          lambda: progressive_train.train_progressive("config"), ("config", "ProgressiveConfig", "str")),
+        C("progressive_train.train_progressive", "resume a string (was truthy: a resume)",
+          lambda: progressive_train.train_progressive(progressive_train.ProgressiveConfig(), resume="no"),
+          ("resume", "'no'")),
+        # ---- singan_train
+        C("singan_train.SinGANConfig", "an unknown image", lambda: singan_train.SinGANConfig(image="lena"),
+          ("natural image", "'lena'", "china")),
+        C("singan_train.SinGANConfig", "iterations 0", lambda: singan_train.SinGANConfig(iterations=0),
+          ("iterations", "positive", "0")),
+        C("singan_train.SinGANConfig", "max_size below min_size", lambda: singan_train.SinGANConfig(max_size=20),
+          ("max_size", "min_size=25", "20")),
+        C("singan_train.SinGANConfig", "lr_gamma 0 (training would stop at the drop)",
+          lambda: singan_train.SinGANConfig(lr_gamma=0.0), ("lr_gamma", "(0, 1]", "0.0")),
+        C("singan_train.SinGANConfig", "gp_weight negative", lambda: singan_train.SinGANConfig(gp_weight=-0.1),
+          ("gp_weight", "non-negative", "-0.1")),
+        C("singan_train.SinGANConfig", "threads negative", lambda: singan_train.SinGANConfig(threads=-1),
+          ("threads", "non-negative", "-1")),
+        C("singan_train.default_singan", "an unknown field", lambda: singan_train.default_singan(bogus=1),
+          ("bogus", "iterations")),
+        C("singan_train.paper_singan", "an unknown field", lambda: singan_train.paper_singan(bogus=1),
+          ("bogus", "iterations")),
+        C("singan_train.patch_gradient_penalty", "fake of another size",
+          lambda: singan_train.patch_gradient_penalty(patch_d(), photos(), photos(1, 12)),
+          ("fake", "(1, 3, 16, 16)", "(1, 3, 12, 12)")),
+        C("singan_train.patch_gradient_penalty", "D not callable",
+          lambda: singan_train.patch_gradient_penalty(None, photos(), photos()), ("D", "NoneType")),
+        C("singan_train.patch_gradient_penalty", "weight negative",
+          lambda: singan_train.patch_gradient_penalty(patch_d(), photos(), photos(), weight=-0.1),
+          ("weight", "non-negative", "-0.1")),
+        C("singan_train.d_step", "D a string",
+          lambda: singan_train.d_step(scale_g(), "D", opt(scale_g()), photos(), photos(), photos()), ("D", "str")),
+        C("singan_train.d_step", "real a batch of two (one image per scale)",
+          lambda: singan_train.d_step(scale_g(), patch_d(), opt(patch_d()), photos(2), photos(2), photos(2)),
+          ("real", "(1, C, H, W)", "(2, 3, 16, 16)")),
+        C("singan_train.d_step", "opt_d None",
+          lambda: singan_train.d_step(scale_g(), patch_d(), None, photos(), photos(), photos()), ("opt_d", "NoneType")),
+        C("singan_train.g_step", "alpha negative",
+          lambda: singan_train.g_step(scale_g(), patch_d(), opt(scale_g()), photos(), photos(), photos(), photos(),
+                                      photos(), alpha=-1.0), ("alpha", "non-negative", "-1.0")),
+        C("singan_train.g_step", "prev_rec of another size",
+          lambda: singan_train.g_step(scale_g(), patch_d(), opt(scale_g()), photos(), photos(), photos(), photos(),
+                                      photos(1, 12)), ("prev_rec", "(1, 3, 16, 16)", "(1, 3, 12, 12)")),
+        C("singan_train.noise_amplitude", "real of another size",
+          lambda: singan_train.noise_amplitude(photos(), photos(1, 12)), ("real", "(1, 3, 16, 16)", "(1, 3, 12, 12)")),
+        C("singan_train.noise_amplitude", "noise_amp negative",
+          lambda: singan_train.noise_amplitude(photos(), photos(), noise_amp=-1), ("noise_amp", "non-negative", "-1")),
+        C("singan_train.noise_amplitude", "a NaN in upsampled",
+          lambda: singan_train.noise_amplitude(with_nan(photos()), photos()), ("upsampled", "NaN")),
+        C("singan_train.scale_step", "scale past the pyramid",
+          lambda: singan_train.scale_step(tiny_singan(), 2, patch_d(), opt(scale_g()), opt(patch_d()), photos(1, 33),
+                                          photos(1, 33), torch.Generator(), singan_train.SinGANConfig()),
+          ("scale", "0 to 1", "2")),
+        C("singan_train.scale_step", "real of another size than the scale",
+          lambda: singan_train.scale_step(tiny_singan(), 1, patch_d(), opt(scale_g()), opt(patch_d()), photos(1, 25),
+                                          photos(1, 25), torch.Generator(), singan_train.SinGANConfig()),
+          ("real", "(1, 3, 33, 33)", "(1, 3, 25, 25)")),
+        C("singan_train.scale_step", "config a dict",
+          lambda: singan_train.scale_step(tiny_singan(), 1, patch_d(), opt(scale_g()), opt(patch_d()), photos(1, 33),
+                                          photos(1, 33), torch.Generator(), {"iterations": 1}),
+          ("config", "SinGANConfig", "dict")),
+        C("singan_train.build_singan", "config a string", lambda: singan_train.build_singan("x", [(25, 25)]),
+          ("config", "SinGANConfig", "str")),
+        C("singan_train.build_singan", "no sizes", lambda: singan_train.build_singan(singan_train.SinGANConfig(), []),
+          ("sizes", "non-empty")),
+        C("singan_train.train_singan", "config a string", lambda: singan_train.train_singan("config"),
+          ("config", "SinGANConfig", "str")),
+        C("singan_train.train_singan", "progress a string (was truthy: a bar)",
+          lambda: singan_train.train_singan(singan_train.SinGANConfig(), progress="no"), ("progress", "'no'")),
+        C("singan_train.load_singan", "out a number", lambda: singan_train.load_singan(3), ("out", "int")),
+        C("singan_train.load_singan", "a folder with no checkpoint", lambda: singan_train.load_singan(Path(".")),
+          ("no SinGAN checkpoint",), raises=(checkpoint.CheckpointError,)),
         # ---- cli: argparse prints the error and exits with status 2
         C("cli.main", "--steps 0", lambda: cli.main(["train", "toy2d", "--steps", "0"]), ("--steps", "at least 1"),
           raises=(SystemExit,)),
@@ -797,6 +1186,10 @@ def _training_cases() -> list[Case]:
           raises=(SystemExit,)),
         C("cli.main", "an unknown recipe", lambda: cli.main(["train", "gan"]), ("'gan'", "toy2d"),
           raises=(SystemExit,)),
+        C("cli.main", "singan --image lena", lambda: cli.main(["train", "singan", "--image", "lena"]),
+          ("--image", "'lena'", "china"), raises=(SystemExit,)),
+        C("cli.main", "singan --max-size 20 (below the coarsest scale's 25)",
+          lambda: cli.main(["train", "singan", "--max-size", "20"]), ("--max-size", "25", "20"), raises=(SystemExit,)),
     ]
 
 
@@ -819,12 +1212,17 @@ NOT_SWEPT: dict[str, str] = {
     "recipes.Toy2DConfig.gan_loss": "takes no argument (loss and penalty_weight are swept through Toy2DConfig)",
     "augment.DiffAugment.extra_repr": "takes no argument",
     "cli.build_parser": "takes no argument (the options it parses are swept through cli.main)",
+    "pyramids.binomial_kernel": "takes no argument",
+    "stylegan.StyleGenerator.noise_sizes": "takes no argument",
+    "progressive_train.ProgressiveConfig.run_identity": "takes no argument (the config's fields are swept through "
+                                                        "ProgressiveConfig)",
 }
 
 # Modules whose public callables the sweep covers, besides ganlab.__all__. Not ganlab.checks (the exercise
 # checks have their own tests) nor ganlab.validate (the checks themselves: every case above runs them).
 MODULES = ("data", "augment", "nets", "convnets", "losses", "metrics", "image_metrics", "latent", "plot", "classifier", "env",
-           "amp", "train", "loop", "checkpoint", "recipes", "image_recipes", "cli")
+           "amp", "train", "loop", "checkpoint", "recipes", "image_recipes", "cli", "images", "pyramids", "stylegan",
+           "progressive", "progressive_train", "singan", "singan_train")
 
 
 # --------------------------------------------------------------------------- the checks
