@@ -8,7 +8,8 @@
 """
 
 from . import (augment, checkpoint, checks, classifier, convnets, data, env, image_metrics, images, latent, losses, loop,
-               metrics, nets, plot, progressive, progressive_train, pyramids, singan, singan_train, stylegan, train)
+               metrics, multiscale, nets, plot, progressive, progressive_train, pyramids, singan, singan_train, stylegan,
+               train)
 from .checkpoint import CheckpointError, CheckpointWriteError, load_checkpoint, save_checkpoint
 from .classifier import MNISTClassifier, load_classifier
 from .augment import Augmented, DiffAugment
@@ -30,7 +31,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "augment", "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "images", "latent",
-    "losses", "loop", "metrics", "nets", "plot", "progressive", "progressive_train", "pyramids", "singan",
+    "losses", "loop", "metrics", "multiscale", "nets", "plot", "progressive", "progressive_train", "pyramids", "singan",
     "singan_train", "stylegan", "train",
     "CheckpointError", "CheckpointWriteError", "load_checkpoint", "save_checkpoint",
     "MNISTClassifier", "load_classifier",

@@ -55,8 +55,8 @@ import torch
 from torch import nn
 
 import ganlab
-from ganlab import (augment, classifier, cli, convnets, data, env, image_metrics, images, latent, losses, metrics, nets,
-                    plot, progressive, pyramids, singan, stylegan)
+from ganlab import (augment, classifier, cli, convnets, data, env, image_metrics, images, latent, losses, metrics,
+                    multiscale, nets, plot, progressive, pyramids, singan, stylegan)
 
 BAD_INPUT = (ValueError, TypeError)
 NAN, INF = float("nan"), float("inf")
@@ -725,6 +725,25 @@ CASES: list[Case] = [
       ("noise", "(2 or 1, 1, 4, 4)", "(2, 3, 4, 4)")),
     C("stylegan.NoiseInjection.forward", "x with the wrong channels",
       lambda: stylegan.NoiseInjection(3)(torch.zeros(2, 4, 4, 4)), ("x", "(N, 3, H, W)", "(2, 4, 4, 4)")),
+    # ---- multiscale
+    C("multiscale.MultiScaleDiscriminator", "n_scales 0", lambda: multiscale.MultiScaleDiscriminator(n_scales=0),
+      ("n_scales", "positive integer", "0")),
+    C("multiscale.MultiScaleDiscriminator", "an unknown weighting",
+      lambda: multiscale.MultiScaleDiscriminator(weighting="mean"), ("weighting", "'mean'", "scale", "patch")),
+    C("multiscale.MultiScaleDiscriminator.forward", "8x8 images for 3 scales of 2 layers",
+      lambda: multiscale.MultiScaleDiscriminator(1, 8, n_scales=3, n_layers=2)(digits(2, side=8)),
+      ("at least 16 x 16", "8 x 8")),
+    C("multiscale.MultiScaleDiscriminator.forward", "3 channels for 1",
+      lambda: multiscale.MultiScaleDiscriminator(1, 8)(photos(2, 32)), ("(N, 1, H, W)", "(2, 3, 32, 32)")),
+    C("multiscale.MultiScaleDiscriminator.scale_logits", "15x15 images",
+      lambda: multiscale.MultiScaleDiscriminator(1, 8, n_scales=3, n_layers=2).scale_logits(digits(2, side=15)),
+      ("at least 16 x 16", "15 x 15")),
+    C("multiscale.PatchGANDiscriminator", "norm None", lambda: multiscale.PatchGANDiscriminator(norm=None),
+      ("norm", "None", "instance")),
+    C("multiscale.PatchGANDiscriminator.forward", "7x7 images for 3 layers",
+      lambda: multiscale.PatchGANDiscriminator(1, 8, n_layers=3)(digits(2, side=7)), ("at least 8 x 8", "7 x 7")),
+    C("multiscale.receptive_field", "scale negative", lambda: multiscale.receptive_field(scale=-1),
+      ("scale", "non-negative", "-1")),
     # ---- progressive
     C("progressive.EqualizedLinear", "in_features 0", lambda: progressive.EqualizedLinear(0, 4),
       ("in_features", "positive", "0")),
@@ -1222,7 +1241,7 @@ NOT_SWEPT: dict[str, str] = {
 # checks have their own tests) nor ganlab.validate (the checks themselves: every case above runs them).
 MODULES = ("data", "augment", "nets", "convnets", "losses", "metrics", "image_metrics", "latent", "plot", "classifier", "env",
            "amp", "train", "loop", "checkpoint", "recipes", "image_recipes", "cli", "images", "pyramids", "stylegan",
-           "progressive", "progressive_train", "singan", "singan_train")
+           "progressive", "progressive_train", "singan", "singan_train", "multiscale")
 
 
 # --------------------------------------------------------------------------- the checks

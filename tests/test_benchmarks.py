@@ -108,3 +108,12 @@ def test_small_data_benchmark_runs_each_variant_and_writes_its_rows(tmp_path):
     assert "%" in lines[3] and "-" in lines[2].split()  # conditional accuracy only for the cGAN
     rows = out.read_text().splitlines()
     assert rows[0].startswith("variant,seed,fid") and len(rows) == 3
+
+
+def test_multiscale_d_benchmark_runs_every_variant(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "multiscale_d.py"), "--fast", "--seeds", "0",
+                             "--threads", "1"], capture_output=True, text=True, check=True, timeout=300)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("multi-scale D benchmark")
+    for variant in ("dcgan", "patchgan", "multiscale-2", "multiscale-3"):
+        assert any(line.split()[:1] == [variant] for line in lines)
