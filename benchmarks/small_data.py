@@ -33,6 +33,7 @@ VARIANTS: dict[str, tuple[bool, dict, str]] = {
     "diffaugment-500": (False, {"train_digits": 500, "augment": "translation,cutout"}, "DiffAugment, 500 digits"),
     "projection": (True, {}, "the cgan recipe: projection D"),
     "acgan": (True, {"conditional_d": "acgan"}, "AC-GAN D, same G"),
+    "acgan-real": (True, {"conditional_d": "acgan-real"}, "AC-GAN D whose class head learns from real digits only"),
 }
 FIELDS = ["variant", "seed", "fid", "kid", "precision", "recall", "classes_covered", "label_kl", "confident_fraction",
           "conditional_accuracy", "d_logit_train", "d_logit_heldout", "train_seconds"]

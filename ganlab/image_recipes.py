@@ -48,7 +48,7 @@ GRID_SIZE = 64  # samples in the unconditional grids (8 x 8); the cGAN's grids a
 DIGIT_SIZE = 28  # MNIST's side; the classifier and every image score read 28 x 28 digits
 IMAGE_SIZES = (28, 32)
 N_TRAINING_DIGITS = 4000  # the classifier's training split of the 5,000 offline digits
-CONDITIONAL_DS = ("projection", "acgan")
+CONDITIONAL_DS = ("projection", "acgan", "acgan-real")
 
 
 @dataclass
@@ -77,7 +77,9 @@ class DCGANConfig:
     channels_last: bool = False  # NHWC memory layout for both players, faster with AMP on tensor-core GPUs
     # For training on little data (chapter 04); the defaults leave the recipe as above.
     train_digits: int = N_TRAINING_DIGITS  # train on this many of the 4,000 (always the same ones, see training_digits)
-    conditional_d: str = "projection"  # the cGAN's D: "projection" (Miyato & Koyama 2018) or "acgan" (Odena et al. 2017)
+    # the cGAN's D: "projection" (Miyato & Koyama 2018), "acgan" (Odena et al. 2017: D's class head learns from real
+    # digits and from fakes) or "acgan-real" (the class head learns from real digits only)
+    conditional_d: str = "projection"
     augment: str = ""  # DiffAugment policy for everything D sees, e.g. "translation,cutout" ("": none)
     real_label: float = 1.0  # D's target for real data; 0.9 is one-sided label smoothing (Salimans et al. 2016)
     feature_matching: bool = False  # G matches D's mean features on real data (Salimans et al. 2016, sec. 3.1)
@@ -123,7 +125,8 @@ class DCGANConfig:
                            lr_d=self.lr_d, beta1=self.beta1, beta2=self.beta2, amp=self.amp, reuse_fakes=self.reuse_fakes,
                            log_every=self.sample_every, checkpoint_every=self.sample_every, progress=progress,
                            seed=self.seed, feature_matching=self.feature_matching,
-                           classifier_weight=1.0 if self.conditional and self.conditional_d == "acgan" else 0.0)
+                           classifier_weight=1.0 if self.conditional and self.conditional_d != "projection" else 0.0,
+                           classify_fakes=self.conditional_d != "acgan-real")
 
 
 def _check_config(config: DCGANConfig) -> None:

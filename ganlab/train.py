@@ -64,6 +64,9 @@ class TrainConfig:
     # AC-GAN (Odena et al. 2017): weight of the class cross-entropy in both players' losses; D returns
     # (logits, class logits) and the data must carry labels. 0: off
     classifier_weight: float = 0.0
+    # AC-GAN: does D's class head also learn to classify the fakes (the paper's L_C)? G minimises that term as well,
+    # so on it the two players cooperate; False trains the head on real data only
+    classify_fakes: bool = True
     lr_decay: float = 0.0  # last fraction of the run over which both learning rates fall linearly to 0
     amp: bool = False  # mixed precision (bfloat16 on CPU, see ganlab.amp)
     log_every: int = 100  # steps between callback calls and progress-bar updates
@@ -86,7 +89,7 @@ class TrainConfig:
         if self.feature_matching and self.classifier_weight:
             raise ValueError("feature_matching is for unconditional GANs and classifier_weight for AC-GANs; "
                              "choose one")
-        for name in ("reuse_fakes", "feature_matching", "amp", "progress"):
+        for name in ("reuse_fakes", "feature_matching", "classify_fakes", "amp", "progress"):
             validate.flag(name, getattr(self, name))
 
     def run_identity(self) -> dict:
@@ -211,15 +214,17 @@ def _check_acgan_args(G: nn.Module, D: nn.Module, opt: torch.optim.Optimizer, op
 
 def acgan_d_step(G: nn.Module, D: nn.Module, real: Tensor, y: Tensor, z: Tensor, opt_d: torch.optim.Optimizer,
                  loss: GANLoss, precision: Precision | None = None, fake: Tensor | None = None,
-                 weight: float = 1.0) -> dict[str, float]:
+                 weight: float = 1.0, classify_fakes: bool = True) -> dict[str, float]:
     """One update of an auxiliary-classifier D (Odena et al. 2017, arXiv:1610.09585, eqs. 2-3): D minimises
     its adversarial loss plus ``weight`` * the cross-entropy of its class head at the labels, on the real
-    images (labels y) and on the fakes G(z, y) (the labels they were made for)."""
+    images (labels y) and, with ``classify_fakes`` (the paper's choice), on the fakes G(z, y) (the labels they
+    were made for). That second term is one that G minimises too: see ``TrainConfig.classify_fakes``."""
     _check_acgan_args(G, D, opt_d, "opt_d", loss, y, len(real) if isinstance(real, Tensor) else 0)
     validate.tensor("real", real, finite=False)
     if loss.penalty is not None or loss.clip is not None:
         raise ValueError(f"the AC-GAN steps take losses without a penalty or clipping, got {loss.name!r}")
     validate.number("weight", weight, low=0)
+    validate.flag("classify_fakes", classify_fakes)
     precision = precision or Precision(real.device)
     opt_d.zero_grad(set_to_none=True)
     with precision.autocast():
@@ -228,7 +233,9 @@ def acgan_d_step(G: nn.Module, D: nn.Module, real: Tensor, y: Tensor, z: Tensor,
                 fake = G(z, y)
         (real_logits, real_classes), (fake_logits, fake_classes) = D(real), D(fake.detach())
         loss_adv = loss.d_loss(real_logits.float(), fake_logits.float())
-        loss_class = F.cross_entropy(real_classes.float(), y) + F.cross_entropy(fake_classes.float(), y)  # -L_C
+        loss_class = F.cross_entropy(real_classes.float(), y)  # -L_C: its real half ...
+        if classify_fakes:
+            loss_class = loss_class + F.cross_entropy(fake_classes.float(), y)  # ... and its fake half
         loss_d = loss_adv + weight * loss_class
     precision.backward_and_step(loss_d, opt_d)
     stats = {"loss_d": loss_adv.item(), "loss_class_d": loss_class.item(),
@@ -370,7 +377,8 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
                 with prec_g.autocast():
                     fake = G(z, *(() if y is None else (y,)))
             if acgan:
-                stats = acgan_d_step(G, D, real, y, z, opt_d, loss, prec_d, fake, config.classifier_weight)
+                stats = acgan_d_step(G, D, real, y, z, opt_d, loss, prec_d, fake, config.classifier_weight,
+                                     config.classify_fakes)
             else:
                 stats = d_step(G, D, real, z, opt_d, loss, prec_d, y=y, fake=fake)
         if not reuse:

@@ -301,3 +301,19 @@ def test_an_augmented_acgan_run_trains_resumes_and_reports_ds_logits(tmp_path, m
     assert train_dcgan(longer, resume=True, progress=False)["steps_done"] == 6
     G, metrics = load_or_train_dcgan(longer, progress=False)  # loads the augmented D's checkpoint, trains nothing
     assert metrics["steps_done"] == 6 and not G.training
+
+
+def test_classify_fakes_off_trains_the_class_head_on_real_images_only():
+    G, D = acgan_players()
+    loss = losses.get_loss("nonsaturating")
+    real, y, z = images(6, 1, 28), torch.tensor([0, 1, 2, 3, 4, 9]), torch.randn(6, 8)
+    fake = G(z, y).detach()
+    D_copy = copy.deepcopy(D)
+    (_, rc), _ = D_copy(real), D_copy(fake)
+    stats = acgan_d_step(G, D, real, y, z, torch.optim.SGD(D.parameters(), lr=0.1), loss, fake=fake,
+                         classify_fakes=False)
+    assert math.isclose(stats["loss_class_d"], F.cross_entropy(rc, y).item(), rel_tol=1e-5)
+    from ganlab.image_recipes import default_dcgan
+
+    assert not default_dcgan(True, conditional_d="acgan-real").train_config().classify_fakes
+    assert default_dcgan(True, conditional_d="acgan").train_config().classify_fakes
