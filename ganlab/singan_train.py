@@ -65,7 +65,9 @@ class SinGANConfig:
     min_size: int = MIN_SIZE  # shorter side of the coarsest scale, px (paper 25: D's 11 px patch is half of it)
     scale_factor: float = SCALE_FACTOR  # at most this size ratio between scales; the pyramid's own r is in [it, 1)
     width: int = WIDTH  # channels at the coarsest scale, doubled every 4 scales (paper 32)
-    max_width: int = MAX_WIDTH  # the doubling stops here (official 128)
+    # official 128. Capped at 32 here: from the fifth scale on (square images at 80 px have six) the doubling would
+    # quadruple the cost of the finest, costliest scales, and take a square image past 15 minutes on 2 cores
+    max_width: int = WIDTH  # the doubling stops here
     # paper 2000 (config.py niter). One iteration of the 4 scales takes about 1.1 s on one busy CPU
     # core, so 2000 would take about 40 minutes; 400 fit in 10. Samples are rougher for it
     iterations: int = 400  # training iterations per scale, each d_steps critic and g_steps generator updates
@@ -110,7 +112,7 @@ class SinGANConfig:
 
 def paper_singan(**overrides) -> SinGANConfig:
     """The paper's settings (250 px, 2,000 iterations per scale: hours on a CPU), then ``overrides``."""
-    return validate.replaced(SinGANConfig(max_size=250, iterations=2000), **overrides)
+    return validate.replaced(SinGANConfig(max_size=250, iterations=2000, max_width=MAX_WIDTH), **overrides)
 
 
 def default_singan(**overrides) -> SinGANConfig:
