@@ -7,9 +7,9 @@
     ganlab.metrics.mode_stats(G.sample(2500), mix)
 """
 
-from . import (augment, checkpoint, checks, classifier, convnets, data, env, image_metrics, images, latent, losses, loop,
-               metrics, multiscale, nets, plot, progressive, progressive_train, pyramids, singan, singan_train, stylegan,
-               train)
+from . import (augment, checkpoint, checks, classifier, convnets, data, env, image_metrics, images, lapgan, lapgan_train,
+               latent, losses, loop, metrics, multiscale, nets, plot, progressive, progressive_train, pyramids, singan,
+               singan_train, stylegan, train)
 from .checkpoint import CheckpointError, CheckpointWriteError, load_checkpoint, save_checkpoint
 from .classifier import MNISTClassifier, load_classifier
 from .augment import Augmented, DiffAugment
@@ -30,7 +30,7 @@ from .train import History, TrainConfig, TrainingDiverged, d_step, ema_of, fit, 
 __version__ = "0.1.0"
 
 __all__ = [
-    "augment", "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "images", "latent",
+    "augment", "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "images", "lapgan", "lapgan_train", "latent",
     "losses", "loop", "metrics", "multiscale", "nets", "plot", "progressive", "progressive_train", "pyramids", "singan",
     "singan_train", "stylegan", "train",
     "CheckpointError", "CheckpointWriteError", "load_checkpoint", "save_checkpoint",

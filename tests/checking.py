@@ -33,3 +33,16 @@ def slerp_from_cos(cos, z0, z1, t):
     so = torch.where(small, torch.ones_like(so), so)
     out = torch.sin((1 - t) * omega) / so * z0 + torch.sin(t * omega) / so * z1
     return torch.where(small, (1 - t) * z0 + t * z1, out)
+
+
+def assert_same_state(a: dict, b: dict) -> None:
+    """Two checkpoints' states hold bit-identical players (G, D) and optimiser moments (opt_g, opt_d)."""
+    import torch
+
+    for name in ("G", "D"):
+        assert a[name].keys() == b[name].keys()
+        for key in a[name]:
+            assert torch.equal(a[name][key], b[name][key]), f"{name}.{key} differs"
+    for name in ("opt_g", "opt_d"):
+        for p, state in a[name]["state"].items():
+            assert all(torch.equal(v, b[name]["state"][p][k]) for k, v in state.items()), f"{name} differs"

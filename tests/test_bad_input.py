@@ -55,8 +55,8 @@ import torch
 from torch import nn
 
 import ganlab
-from ganlab import (augment, classifier, cli, convnets, data, env, image_metrics, images, latent, losses, metrics,
-                    multiscale, nets, plot, progressive, pyramids, singan, stylegan)
+from ganlab import (augment, classifier, cli, convnets, data, env, image_metrics, images, lapgan, latent, losses,
+                    metrics, multiscale, nets, plot, progressive, pyramids, singan, stylegan)
 
 BAD_INPUT = (ValueError, TypeError)
 NAN, INF = float("nan"), float("inf")
@@ -725,6 +725,32 @@ CASES: list[Case] = [
       ("noise", "(2 or 1, 1, 4, 4)", "(2, 3, 4, 4)")),
     C("stylegan.NoiseInjection.forward", "x with the wrong channels",
       lambda: stylegan.NoiseInjection(3)(torch.zeros(2, 4, 4, 4)), ("x", "(N, 3, H, W)", "(2, 4, 4, 4)")),
+    # ---- lapgan
+    C("lapgan.CoarseGenerator", "latent_dim 0", lambda: lapgan.CoarseGenerator(latent_dim=0),
+      ("latent_dim", "positive integer", "0")),
+    C("lapgan.CoarseGenerator.forward", "z of the wrong width",
+      lambda: lapgan.CoarseGenerator(latent_dim=8, channels=1, width=8)(torch.zeros(2, 3)), ("z", "(N, 8)", "(2, 3)")),
+    C("lapgan.CoarseGenerator.noise", "n negative", lambda: lapgan.CoarseGenerator(8, 1, 8).noise(-1), ("n", "-1")),
+    C("lapgan.CoarseDiscriminator", "an odd size", lambda: lapgan.CoarseDiscriminator(size=7), ("size", "even", "7")),
+    C("lapgan.CoarseDiscriminator.forward", "16 px images at 8 px",
+      lambda: lapgan.CoarseDiscriminator(1, 8)(digits(2, side=16)), ("(N, 1, 8, 8)", "(2, 1, 16, 16)")),
+    C("lapgan.ResidualGenerator", "an even kernel", lambda: lapgan.ResidualGenerator(kernels=(5, 4, 5)),
+      ("kernels[1]", "odd", "4")),
+    C("lapgan.ResidualGenerator.forward", "noise as a vector",
+      lambda: lapgan.ResidualGenerator(16, 1, 8)(torch.zeros(2, 16), digits(2, side=16)), ("z", "(N, 1, 16, 16)")),
+    C("lapgan.ResidualGenerator.noise", "n fractional", lambda: lapgan.ResidualGenerator(16, 1, 8).noise(1.5),
+      ("n", "float")),
+    C("lapgan.ResidualDiscriminator", "size 8", lambda: lapgan.ResidualDiscriminator(size=8), ("size", "8")),
+    C("lapgan.ResidualDiscriminator.forward", "l at the coarser size",
+      lambda: lapgan.ResidualDiscriminator(16, 1, 8)(digits(2, side=16), digits(2, side=8)),
+      ("l", "(2, 1, 16, 16)", "(2, 1, 8, 8)")),
+    C("lapgan.real_pairs", "x a list", lambda: lapgan.real_pairs(digits(1, side=32).tolist()), ("x", "Tensor", "list")),
+    C("lapgan.real_pairs", "too many levels for 2x2", lambda: lapgan.real_pairs(digits(1, side=2)), ("levels", "2")),
+    C("lapgan.refine", "the coarse generator", lambda: lapgan.refine(lapgan.CoarseGenerator(8, 1, 8), digits(2, side=8),
+                                                                     torch.zeros(2, 1, 16, 16)),
+      ("G", "ResidualGenerator", "CoarseGenerator")),
+    C("lapgan.sample", "no levels", lambda: lapgan.sample([], 2), ("levels", "non-empty")),
+    C("lapgan.sample", "upto 3", lambda: lapgan.sample([lapgan.CoarseGenerator(8, 1, 8)], 2, upto=3), ("upto", "3")),
     # ---- multiscale
     C("multiscale.MultiScaleDiscriminator", "n_scales 0", lambda: multiscale.MultiScaleDiscriminator(n_scales=0),
       ("n_scales", "positive integer", "0")),
@@ -881,7 +907,7 @@ CASES: list[Case] = [
 def _training_cases() -> list[Case]:
     """The training machinery: train, loop, checkpoint, amp, recipes, image_recipes, progressive_train, singan_train,
     cli."""
-    from ganlab import amp, checkpoint, image_recipes, loop, progressive_train, recipes, singan_train
+    from ganlab import amp, checkpoint, image_recipes, lapgan_train, loop, progressive_train, recipes, singan_train
 
     cpu = torch.device("cpu")
     nonsat = losses.get_loss("nonsaturating")
@@ -1043,6 +1069,19 @@ def _training_cases() -> list[Case]:
           lambda: image_recipes.DCGANConfig().train_config(progress="no"), ("progress", "'no'")),
         C("image_recipes.default_dcgan", "an unknown field", lambda: image_recipes.default_dcgan(widht=8),
           ("widht", "width")),
+        C("lapgan_train.LAPGANConfig", "one number of steps", lambda: lapgan_train.LAPGANConfig(steps=1500),
+          ("steps", "3 numbers", "1500")),
+        C("lapgan_train.LAPGANConfig", "levels 4", lambda: lapgan_train.LAPGANConfig(levels=4), ("levels", "4")),
+        C("lapgan_train.LAPGANConfig.level_steps", "level 3", lambda: lapgan_train.LAPGANConfig().level_steps(3),
+          ("level", "0 to 2", "3")),
+        C("lapgan_train.LAPGANConfig.run_identity", "level a string",
+          lambda: lapgan_train.LAPGANConfig().run_identity("0"), ("level", "str")),
+        C("lapgan_train.default_lapgan", "an unknown field", lambda: lapgan_train.default_lapgan(stages=3),
+          ("LAPGANConfig", "stages")),
+        C("lapgan_train.build_levels", "config a dict", lambda: lapgan_train.build_levels({}), ("config", "dict")),
+        C("lapgan_train.generate_digits", "n 0",
+          lambda: lapgan_train.generate_digits([lapgan.CoarseGenerator(8, 1, 8)], 0), ("n", "0")),
+        C("lapgan_train.train_lapgan", "config None", lambda: lapgan_train.train_lapgan(None), ("config", "NoneType")),
         C("image_recipes.DCGANConfig", "train_digits 5000", lambda: image_recipes.DCGANConfig(train_digits=5000),
           ("train_digits", "4000", "5000")),
         C("image_recipes.DCGANConfig", "an unknown conditional D",
@@ -1244,7 +1283,7 @@ NOT_SWEPT: dict[str, str] = {
 # checks have their own tests) nor ganlab.validate (the checks themselves: every case above runs them).
 MODULES = ("data", "augment", "nets", "convnets", "losses", "metrics", "image_metrics", "latent", "plot", "classifier", "env",
            "amp", "train", "loop", "checkpoint", "recipes", "image_recipes", "cli", "images", "pyramids", "stylegan",
-           "progressive", "progressive_train", "singan", "singan_train", "multiscale")
+           "progressive", "progressive_train", "singan", "singan_train", "multiscale", "lapgan", "lapgan_train")
 
 
 # --------------------------------------------------------------------------- the checks

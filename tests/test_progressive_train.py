@@ -13,6 +13,7 @@ from ganlab.checkpoint import CheckpointError, read_checkpoint
 from ganlab.progressive import ProgressiveGenerator
 from ganlab.progressive_train import (PROGRESSIVE_LOSSES, ProgressiveConfig, d_loss_wasserstein_drift,
                                       default_progressive, generate_digits, real_batches, train_progressive)
+from checking import assert_same_state
 
 SCORES = {"fid", "kid", "kid_std", "precision", "recall", "classes_covered", "label_kl", "confident_fraction"}
 
@@ -27,15 +28,6 @@ def tiny(tmp_path, name="run", **overrides) -> ProgressiveConfig:
 def final_state(config: ProgressiveConfig) -> dict:
     return read_checkpoint(f"{config.out}/checkpoint_stage{config.stages - 1}.pt")["state"]
 
-
-def assert_same_state(a: dict, b: dict) -> None:
-    for name in ("G", "D"):
-        assert a[name].keys() == b[name].keys()
-        for key in a[name]:
-            assert torch.equal(a[name][key], b[name][key]), f"{name}.{key} differs"
-    for name in ("opt_g", "opt_d"):
-        for p, state in a[name]["state"].items():
-            assert all(torch.equal(v, b[name]["state"][p][k]) for k, v in state.items())
 
 
 @pytest.fixture(scope="module")
