@@ -20,7 +20,6 @@ of training on this machine, one run at a time.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import math
 import os
@@ -35,6 +34,8 @@ from ganlab.metrics import evaluate_generator
 from ganlab.nets import MLPDiscriminator, MLPGenerator
 from ganlab.recipes import Toy2DConfig
 from ganlab.train import TrainingDiverged, fit
+
+from csv_rows import row_writer  # benchmarks/csv_rows.py
 
 # Settings that differ from the toy2d recipe (Adam, lr 1e-3, betas (0.5, 0.999), one D step per
 # G step) because the paper that introduced the loss trained it that way:
@@ -179,20 +180,15 @@ def main() -> None:
           f"latent {recipe.latent_dim}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{os.cpu_count()} cores")
     print(COLUMNS)
-    if args.csv:
-        os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
-        with open(args.csv, "w", newline="") as f:
-            csv.writer(f).writerow(CSV_FIELDS)
+    write_row = row_writer(args.csv, CSV_FIELDS)
     n_rows = 0
     for dataset in args.datasets:
         for spec in loss_specs:
             runs = []
             for seed in range(seeds):
                 runs.append(run_once(dataset, spec, seed, recipe))
-                if args.csv:  # one row per run as it finishes, so that a long benchmark stopped early keeps its runs
-                    with open(args.csv, "a", newline="") as f:
-                        csv.DictWriter(f, fieldnames=CSV_FIELDS).writerow(runs[-1])
-                    n_rows += 1
+                write_row(runs[-1])
+                n_rows += 1
             n_modes = runs[0]["n_modes"]
             diverged = sum(r["diverged"] for r in runs)
             label = spec + (" *" if spec == RECOMMENDED else "")

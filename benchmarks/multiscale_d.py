@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import csv
 import math
-import os
 import statistics
 import time
 
@@ -38,6 +36,8 @@ from ganlab.loop import TrainingDiverged
 from ganlab.multiscale import NORMS, WEIGHTINGS, MultiScaleDiscriminator, PatchGANDiscriminator, receptive_field
 from ganlab.recipes import cpu_threads
 from ganlab.train import ema_of, fit
+
+from csv_rows import row_writer  # benchmarks/csv_rows.py
 
 # name -> (scales of PatchGANs, 0 for the recipe's DCGAN D; what D is)
 VARIANTS: dict[str, tuple[int, str]] = {
@@ -111,12 +111,7 @@ def main() -> None:
           f"{args.norm} norm, {args.weighting} weighting; a logit sees {fields} px at scales 0/1/2")
     columns = ("variant", "seed", "FID", "KID", "prec", "recall", "classes", "D params", "s")
     print("{:<14}{:>5}{:>8}{:>9}{:>6}{:>7}{:>8}{:>10}{:>6}".format(*columns))
-    writer, rows = None, []
-    if args.csv:
-        os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
-        f = open(args.csv, "w", newline="")
-        writer = csv.DictWriter(f, FIELDS)
-        writer.writeheader()
+    write_row, rows = row_writer(args.csv, FIELDS), []
     jobs = [(v, s) for v in args.variants for s in args.seeds]
     with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run, v, s, args.threads, args.fast, args.n_layers, args.norm, args.weighting)
@@ -127,11 +122,7 @@ def main() -> None:
             print(f"{row['variant']:<14}{row['seed']:>5}{row['fid']:>8.1f}{row['kid']:>9.2f}"
                   f"{row['precision']:>6.2f}{row['recall']:>7.2f}{row['classes_covered']:>5}/10{row['d_params']:>10,}"
                   f"{row['train_seconds']:>6.0f}" + ("  diverged" if row["status"] != "finished" else ""), flush=True)
-            if writer:  # one row per run as it finishes, so that a benchmark stopped early keeps its runs
-                writer.writerow(row)
-                f.flush()
-    if writer:
-        f.close()
+            write_row(row)
     print("\nmean over seeds:")
     for variant in args.variants:
         mine = [r for r in rows if r["variant"] == variant]

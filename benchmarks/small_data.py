@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import csv
 import os
 import statistics
 import tempfile
+
+from csv_rows import row_writer  # benchmarks/csv_rows.py
+
 
 # name -> (conditional, overrides of the recipe's defaults, what changes)
 VARIANTS: dict[str, tuple[bool, dict, str]] = {
@@ -65,12 +67,7 @@ def main() -> None:
     print(f"small-data benchmark: {steps}, seeds {args.seeds}")
     columns = ("variant", "seed", "FID", "KID", "prec", "recall", "classes", "cond acc", "D train", "D held-out", "s")
     print("{:<17}{:>5}{:>8}{:>7}{:>6}{:>7}{:>8}{:>9}{:>8}{:>11}{:>6}".format(*columns))
-    writer, rows = None, []
-    if args.csv:
-        os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
-        f = open(args.csv, "w", newline="")
-        writer = csv.DictWriter(f, FIELDS)
-        writer.writeheader()
+    write_row, rows = row_writer(args.csv, FIELDS), []
     jobs = [(v, s) for v in args.variants for s in args.seeds]
     with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(run, v, s, args.threads, args.fast, tmp) for v, s in jobs]
@@ -81,9 +78,7 @@ def main() -> None:
             print(f"{row['variant']:<17}{row['seed']:>5}{row['fid']:>8.1f}{row['kid']:>7.2f}{row['precision']:>6.2f}"
                   f"{row['recall']:>7.2f}{row['classes_covered']:>5}/10{acc:>9}{row['d_logit_train']:>8.2f}"
                   f"{row['d_logit_heldout']:>11.2f}{row['train_seconds']:>6.0f}", flush=True)
-            if writer:  # one row per run as it finishes, so that a benchmark stopped early keeps its runs
-                writer.writerow(row)
-                f.flush()
+            write_row(row)
     print("\nmean over seeds:")
     for variant in args.variants:
         mine = [r for r in rows if r["variant"] == variant]

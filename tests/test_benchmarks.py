@@ -30,9 +30,10 @@ def test_losses2d_benchmark_runs_and_lists_every_requested_loss():
     assert any("PacGAN4" in line for line in lines)
 
 
-def test_losses2d_reads_weights_and_learning_rates_and_runs_the_recommended_setting():
+def test_losses2d_reads_weights_and_learning_rates_and_runs_the_recommended_setting(monkeypatch):
     import importlib.util
 
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # as when run as a script: its folder is on the path
     spec = importlib.util.spec_from_file_location("losses2d", ROOT / "benchmarks" / "losses2d.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
