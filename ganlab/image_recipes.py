@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from . import data, validate
 from .checkpoint import load_checkpoint
 from .classifier import N_CLASSES, heldout_mnist, mnist_split
-from .augment import Augmented
+from .augment import Augmented, DiffAugment
 from .convnets import (ACGANDiscriminator, ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator,
                        ProjectionDiscriminator)
 from .env import fast, get_device, seed_everything
@@ -101,7 +101,7 @@ class DCGANConfig:
         validate.integer("train_digits", self.train_digits, low=self.batch_size, high=N_TRAINING_DIGITS)
         validate.choice("conditional_d", self.conditional_d, CONDITIONAL_DS)
         if self.augment:
-            Augmented(nn.Identity(), self.augment)  # checks the policy
+            DiffAugment(self.augment)  # checks the policy's names
         self.gan_loss()  # checks real_label against the loss
         validate.integer("minibatch_kernels", self.minibatch_kernels, low=0)
         if self.conditional and (self.feature_matching or self.minibatch_kernels):
