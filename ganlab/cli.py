@@ -55,7 +55,7 @@ _decay = _float_where(lambda v: v == 0 or 0 < v < 1, "must be 0 (no average) or 
 
 def _add_image_recipe(recipes: argparse._SubParsersAction, name: str, conditional: bool) -> None:
     """The options shared by ``train dcgan`` and ``train cgan``."""
-    from .image_recipes import default_dcgan
+    from .image_recipes import GENERATORS, default_dcgan
 
     d = default_dcgan(conditional)
     what = ("a class-conditional GAN: G(z, y) with conditional BatchNorm against a projection discriminator D(x, y)"
@@ -78,6 +78,11 @@ def _add_image_recipe(recipes: argparse._SubParsersAction, name: str, conditiona
                    help="channels of G's last and D's first feature map; each block away from the image doubles "
                         "them (at 32 px: width, 2 x width, 4 x width)")
     p.add_argument("--latent-dim", type=_positive_int, default=d.latent_dim, help="size of the noise vector z")
+    if not conditional:
+        p.add_argument("--generator", choices=GENERATORS, default=d.generator,
+                       help="dcgan: the DCGAN generator; style: the style-based generator of chapter 05 (mapping "
+                            "network, AdaIN, per-pixel noise, style mixing), --width channels at every resolution, "
+                            "against the same D")
     p.add_argument("--loss", choices=sorted(LOSSES), default=d.loss,
                    help="the pair of losses: " + "; ".join(f"{k}: {v.about}" for k, v in sorted(LOSSES.items())))
     p.add_argument("--ema", type=_decay, default=d.ema,
@@ -190,10 +195,12 @@ def _run_toy2d(args: argparse.Namespace) -> int:
 def _run_image(args: argparse.Namespace) -> int:
     from .image_recipes import default_dcgan, train_dcgan
 
-    lr = {} if args.lr is None else {"lr_g": args.lr, "lr_d": args.lr}
+    extra = {} if args.lr is None else {"lr_g": args.lr, "lr_d": args.lr}
+    if args.recipe == "dcgan":
+        extra["generator"] = args.generator
     config = default_dcgan(args.recipe == "cgan", steps=args.steps, batch_size=args.batch_size, width=args.width,
                            latent_dim=args.latent_dim, loss=args.loss, ema=args.ema, seed=args.seed, out=args.out,
-                           threads=args.threads, **lr)
+                           threads=args.threads, **extra)
     r = train_dcgan(config, resume=args.resume, progress=not args.no_progress)
     if r.get("nothing_to_do"):
         return 0  # the loop has said why

@@ -42,6 +42,7 @@ from .losses import get_loss, with_label_smoothing
 from .image_metrics import evaluate_images
 from .recipes import cpu_threads, nothing_to_do, run_identity, train_in_folder, write_metrics
 from .losses import GANLoss
+from .stylegan import StyleGenerator
 from .train import History, TrainConfig, ema_of, fit
 
 GRID_SIZE = 64  # samples in the unconditional grids (8 x 8); the cGAN's grids are 10 x 10, a row per class
@@ -49,6 +50,7 @@ DIGIT_SIZE = 28  # MNIST's side; the classifier and every image score read 28 x 
 IMAGE_SIZES = (28, 32)
 N_TRAINING_DIGITS = 4000  # the classifier's training split of the 5,000 offline digits
 CONDITIONAL_DS = ("projection", "acgan", "acgan-real")
+GENERATORS = ("dcgan", "style")
 
 
 @dataclass
@@ -84,6 +86,9 @@ class DCGANConfig:
     real_label: float = 1.0  # D's target for real data; 0.9 is one-sided label smoothing (Salimans et al. 2016)
     feature_matching: bool = False  # G matches D's mean features on real data (Salimans et al. 2016, sec. 3.1)
     minibatch_kernels: int = 0  # minibatch discrimination in D (Salimans et al. 2016, sec. 3.2); 0: off
+    # The unconditional G (chapter 05): "dcgan", or "style", the style-based G of ganlab.stylegan (Karras et al.
+    # 2019) with ``width`` channels at every resolution, against the same D
+    generator: str = "dcgan"
 
     def __post_init__(self) -> None:
         self.train_config()  # checks the loss name, steps, batch size and learning rates
@@ -110,6 +115,10 @@ class DCGANConfig:
         if self.feature_matching and self.augment:
             raise ValueError("feature_matching and augment together are not supported: feature matching reads the "
                              "features of D itself (D.features), which the augmented D hides; choose one")
+        validate.choice("generator", self.generator, GENERATORS)
+        if self.generator == "style" and (self.conditional or self.image_size != 32):
+            raise ValueError("generator='style' is for the unconditional recipe at 32 px (conditional=False, "
+                             "image_size=32): the style-based G doubles a 4 px constant up to a power of two")
         if not self.conditional and self.conditional_d != "projection":
             raise ValueError("conditional_d chooses the cGAN's discriminator; set conditional=True for an AC-GAN")
 
@@ -156,7 +165,8 @@ def build_players(config: DCGANConfig) -> tuple[nn.Module, nn.Module]:
         d_class = ProjectionDiscriminator if config.conditional_d == "projection" else ACGANDiscriminator
         D = d_class(n_classes=N_CLASSES, **sizes)
     else:
-        G = DCGANGenerator(latent_dim=config.latent_dim, **sizes)
+        G = (StyleGenerator(latent_dim=config.latent_dim, **sizes) if config.generator == "style"
+             else DCGANGenerator(latent_dim=config.latent_dim, **sizes))
         D = DCGANDiscriminator(minibatch_kernels=config.minibatch_kernels, **sizes)
     return G, (Augmented(D, config.augment) if config.augment else D)
 

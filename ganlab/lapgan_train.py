@@ -51,12 +51,13 @@ from .lapgan import (SIZES, CoarseDiscriminator, CoarseGenerator, ResidualDiscri
 from .losses import LOSSES
 from .loop import History, run_steps
 from .pyramids import upsample
-from .recipes import cpu_threads, nothing_to_do, run_identity, train_in_folder, write_metrics
+from .recipes import cpu_threads, finished_metrics, nothing_to_do, run_identity, train_in_folder, write_metrics
 from .train import d_step, g_step
 
-__all__ = ["LAPGANConfig", "default_lapgan", "build_levels", "generate_digits", "train_lapgan"]
+__all__ = ["LAPGANConfig", "default_lapgan", "build_levels", "generate_digits", "train_lapgan", "load_or_train_lapgan"]
 
 GRID_SIZE = 64  # samples in each level's grid (8 x 8)
+_NOT_G = ("sample_every", "threads", "out")  # settings that leave the trained generators as they are
 # Every random stream of a run is seeded with config.seed * 1000 plus one of these (plus the level, for the first two)
 _WEIGHTS, _BATCHES, _GRID, _SCORES = 0, 10, 100, 200
 
@@ -297,3 +298,18 @@ def _train(config: LAPGANConfig, resume: bool, progress: bool) -> dict:
     }
     write_metrics(out, result)
     return result
+
+
+def load_or_train_lapgan(config: LAPGANConfig, progress: bool = True) -> tuple[list[nn.Module], dict]:
+    """(the level generators, coarse first, in eval mode; metrics) of the finished run in ``config.out`` if it was
+    made with this config, else train it afresh there."""
+    _check_config(config)
+    out = Path(config.out)
+    metrics = finished_metrics(out, config, _NOT_G)
+    if metrics is None:
+        metrics = train_lapgan(config, progress=progress)
+    generators = [G for G, _ in build_levels(config)]
+    for i, G in enumerate(generators):
+        path = out / f"checkpoint_level{i}.pt"
+        restore(read_checkpoint(path), path, G=G, restore_rng=False)
+    return [G.eval() for G in generators], metrics

@@ -15,13 +15,13 @@ average-pooled from 32 px, and during a fade-in blended like G's output,
 (1 - alpha) * upsample(avgpool(x)) + alpha * x, as the paper's code does (train.py,
 process_reals). A run folder holds
 
-- ``samples_stage{s}.png``: G's samples at the end of stage s, at that stage's resolution,
-  from one fixed batch of z; ``losses.png``: the losses of the whole run, step by step;
+- ``samples_stage{s}.png``: samples of the moving average of G's weights (``ema``; G itself with ``ema=0``) at the
+  end of stage s, at that stage's resolution, from one fixed batch of z; ``losses.png``: the whole run's losses;
 - ``checkpoint_stage{s}.pt``: everything at the end of stage s (or where it stopped);
   ``resume=True`` takes the finished stages from them and continues the stage that was stopped.
   When a stage starts training, the checkpoints of later stages, grown from other weights, are deleted;
-- ``metrics.json``: ``evaluate_images`` of the final G's samples (upsampled to 32 px, clipped to
-  [-1, 1] and cropped to 28 px), the same scores for real digits, seconds and the config.
+- ``metrics.json``: ``evaluate_images`` of the same generator's samples (upsampled to 32 px, clipped to [-1, 1]
+  and cropped to 28 px), the same scores for real digits, seconds and the config.
 """
 
 from __future__ import annotations
@@ -44,11 +44,11 @@ from .image_recipes import N_TRAINING_DIGITS, _save_grid, _save_losses, generate
 from .losses import LOSSES, GANLoss, d_loss_wasserstein, g_loss_wasserstein, gradient_penalty
 from .loop import History, run_steps
 from .progressive import SIZES, ProgressiveDiscriminator, ProgressiveGenerator
-from .recipes import cpu_threads, nothing_to_do, train_in_folder, write_metrics
-from .train import d_step, g_step
+from .recipes import cpu_threads, finished_metrics, nothing_to_do, train_in_folder, write_metrics
+from .train import d_step, ema_of, g_step
 
 __all__ = ["PROGRESSIVE_LOSSES", "ProgressiveConfig", "d_loss_wasserstein_drift", "default_progressive",
-           "build_players", "generate_digits", "real_batches", "train_progressive"]
+           "build_players", "generate_digits", "real_batches", "train_progressive", "load_or_train_progressive"]
 
 GRID_SIZE = 64  # samples in each stage's grid (8 x 8)
 DRIFT = 0.001  # epsilon_drift of appendix A.1
@@ -96,6 +96,9 @@ class ProgressiveConfig:
     pixel_norm: bool = True  # PixelNorm on z and after each of G's 3x3 convs (sec. 4.2)
     minibatch_std: bool = True  # the minibatch standard deviation map in D's last block (sec. 3)
     reset_adam: bool = True  # empty both Adams' moments as each fade-in and each stabilisation starts (paper's code)
+    # decay of the moving average of G's weights that the grids and the metrics show (0: G itself). Appendix A.1 uses
+    # 0.999 over millions of images; a run of a few thousand steps needs a shorter memory, as the dcgan recipe's.
+    ema: float = 0.995
     checkpoint_every: int = 0  # steps between checkpoints within a stage (0: only at its end and when stopped)
     seed: int = 0  # seeds the weights, the batches and the noise
     threads: int = 2  # CPU threads for PyTorch during the run (0: leave as set; fast mode: 1); see train_dcgan
@@ -114,6 +117,8 @@ class ProgressiveConfig:
             validate.number(name, getattr(self, name), low=0, high=1, high_open=True)
         for name in ("equalized", "pixel_norm", "minibatch_std", "reset_adam"):
             validate.flag(name, getattr(self, name))
+        if not (self.ema == 0 or 0 < self.ema < 1):
+            raise ValueError(f"ema is a decay in (0, 1), e.g. 0.995, or 0 for none; got {self.ema!r}")
         validate.integer("checkpoint_every", self.checkpoint_every, low=0)
         validate.integer("seed", self.seed, low=0)
         validate.integer("threads", self.threads, low=0)
@@ -214,6 +219,13 @@ def _train(config: ProgressiveConfig, resume: bool, progress: bool) -> dict:
     opt_d = torch.optim.Adam(D.parameters(), config.lr, betas)
     batches = torch.Generator().manual_seed(config.seed)  # draws the real batches' indices and every z
     state = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "batches": batches}
+    ema = ema_of(G, config.ema) if config.ema else None  # holds the layers of every stage, as G does
+    averages = {"ema": (ema, G)} if ema is not None else None
+    shown = G if ema is None else ema.module  # the generator of the grids and the metrics
+
+    def set_stage(stage: int, alpha: float) -> None:
+        for player in (G, D, shown):
+            player.stage, player.alpha = stage, alpha
     sample_real = real_batches(training_digits(image_size=SIZES[-1]).to(device), batches)
     loss = PROGRESSIVE_LOSSES[config.loss]
     z_grid = torch.randn(GRID_SIZE, config.latent_dim, generator=torch.Generator().manual_seed(config.seed + 1))
@@ -230,7 +242,8 @@ def _train(config: ProgressiveConfig, resume: bool, progress: bool) -> dict:
             if config.reset_adam and stage > 0 and i in (1, config.fade_steps + 1):
                 opt_g.state.clear()
                 opt_d.state.clear()
-            G.alpha = D.alpha = alpha = config.alpha(stage, i)
+            alpha = config.alpha(stage, i)
+            set_stage(stage, alpha)
             stats = d_step(G, D, sample_real(stage, alpha, config.batch_size), z_batch(), opt_d, loss)
             return {**stats, **g_step(G, D, z_batch(), opt_g, loss), "alpha": alpha}  # a fresh z for G's step
         return step
@@ -238,29 +251,30 @@ def _train(config: ProgressiveConfig, resume: bool, progress: bool) -> dict:
     def train_stages() -> History:
         histories, done_before = [], 0  # done_before: steps already trained when this call began
         for stage in range(config.stages):
-            G.stage = D.stage = stage  # grow: the next block joins both players
+            set_stage(stage, config.alpha(stage, 1))  # grow: the next block joins both players
             steps, path = config.stage_steps(stage), out / f"checkpoint_stage{stage}.pt"
             identity = {**config.run_identity(), "stage": stage}
             if resume and path.is_file():
                 payload = read_checkpoint(path)
                 check_same_run(path, payload["config"], identity)
                 if payload["step"] == steps:  # a finished stage: its weights, moments and random streams
-                    restore(payload, path, **state)
-                    G.alpha = D.alpha = config.alpha(stage, steps)
+                    restore(payload, path, **state, **({"ema": ema} if ema is not None else {}))
+                    set_stage(stage, config.alpha(stage, steps))
                     histories.append(History(payload["history"]))
                     done_before += steps
                     continue
             for later in range(stage + 1, len(SIZES)):  # trained from other weights than this stage's: out of date
                 (out / f"checkpoint_stage{later}.pt").unlink(missing_ok=True)
             history = run_steps(stage_step(stage), steps=steps, state=state, config=identity, checkpoint=path,
-                                resume=resume, log_every=max(1, steps // 50),
+                                resume=resume, averages=averages, log_every=max(1, steps // 50),
                                 checkpoint_every=config.checkpoint_every, progress=progress)
             histories.append(history)
             done_before += history.start_step
             with torch.no_grad():
-                grid = G(z_grid.to(device)).clamp(-1, 1).cpu()  # (64, 1, S, S): at this stage's resolution
+                grid = shown(z_grid.to(device)).clamp(-1, 1).cpu()  # (64, 1, S, S): this stage's resolution
             _save_grid(grid, out / f"samples_stage{stage}.png", 8,
-                       f"stage {stage}, {G.size} px, after {history.last_step} of {steps} steps")
+                       f"stage {stage}, {G.size} px, after {history.last_step} of {steps} steps"
+                       + (" (EMA)" if ema is not None else ""))
             if history.interrupted:
                 break
         joined = _joined(histories, config)
@@ -279,7 +293,8 @@ def _train(config: ProgressiveConfig, resume: bool, progress: bool) -> dict:
     z_eval = torch.randn(config.eval_samples, config.latent_dim,
                          generator=torch.Generator().manual_seed(config.seed + 2))  # its own stream, as z_grid's
     result = {
-        **evaluate_images(generate_digits(G, z_eval)),
+        **evaluate_images(generate_digits(shown, z_eval)),
+        "evaluated": "ema" if ema is not None else "G",
         "eval_samples": config.eval_samples,
         "real_reference": real_reference(min(config.eval_samples, N_TRAINING_DIGITS), False),
         "status": "interrupted" if history.interrupted else "finished",
@@ -292,3 +307,24 @@ def _train(config: ProgressiveConfig, resume: bool, progress: bool) -> dict:
     }
     write_metrics(out, result)
     return result
+
+
+def load_or_train_progressive(config: ProgressiveConfig, progress: bool = True) -> tuple[ProgressiveGenerator, dict]:
+    """(G, metrics) of the finished run in ``config.out`` if it was made with this config, else train it afresh
+    there. G is the generator the metrics score (the moving average when ``config.ema``
+    is on), at the last stage trained, in eval mode."""
+    validate.instance("config", config, ProgressiveConfig, "a ProgressiveConfig, e.g. default_progressive()")
+    out = Path(config.out)
+    metrics = finished_metrics(out, config, ("checkpoint_every", "threads", "out"))
+    if metrics is None:
+        metrics = train_progressive(config, progress=progress)
+    G, _ = build_players(config)
+    path = out / f"checkpoint_stage{config.stages - 1}.pt"
+    if config.ema:
+        ema = ema_of(G, config.ema)
+        restore(read_checkpoint(path), path, ema=ema, restore_rng=False)
+        G = ema.module
+    else:
+        restore(read_checkpoint(path), path, G=G, restore_rng=False)
+    G.stage, G.alpha = config.stages - 1, 1.0
+    return G.eval(), metrics

@@ -152,6 +152,23 @@ def train_in_folder(out: Path, config: Any, train: Callable[[], History]) -> His
         raise
 
 
+def finished_metrics(out: Path, config: Any, ignore: tuple[str, ...] = RUN_FIELDS) -> dict | None:
+    """metrics.json of ``out`` when it records a finished run of ``config`` (every field but ``ignore`` equal), else
+    None: what a notebook's load-or-train asks before it trains."""
+    _check_config(config)
+    path = _folder(out) / "metrics.json"
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, ValueError):  # no run yet, or a file cut short
+        return None
+    saved = metrics.get("config") if isinstance(metrics, dict) else None
+    if metrics.get("status") != "finished" or not isinstance(saved, dict):
+        return None
+    wanted = {k: v for k, v in dataclasses.asdict(config).items() if k not in ignore}
+    same = all(list(saved.get(k)) == list(v) if isinstance(v, tuple) else saved.get(k) == v for k, v in wanted.items())
+    return metrics if same else None
+
+
 def nothing_to_do(out: Path, history: History, steps: int) -> dict | None:
     """When a resumed checkpoint had already reached ``steps``: metrics.json as it is (no file is rewritten)."""
     validate.instance("history", history, History, "the History that fit returned")

@@ -118,3 +118,18 @@ def test_multiscale_d_benchmark_runs_every_variant(tmp_path):
     assert lines[0].startswith("multi-scale D benchmark")
     for variant in ("dcgan", "patchgan", "multiscale-2", "multiscale-3"):
         assert any(line.split()[:1] == [variant] for line in lines)
+
+
+def test_multiscale_models_benchmark_trains_every_model_and_summarises_over_seeds(tmp_path):
+    out = tmp_path / "models.csv"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "multiscale_models.py"), "--fast", "--seeds",
+                             "0", "1", "--threads", "1", "--csv", str(out)], capture_output=True, text=True, check=True,
+                            timeout=300)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("multi-scale generators on MNIST at 32 px: 10 generator updates")
+    assert [line.split()[:2] for line in lines[2:10]] == [[m, s] for m in ("dcgan", "lapgan", "progressive", "style")
+                                                           for s in ("0", "1")]
+    table = [line for line in lines if line.startswith("| ")]
+    assert len(table) == 5 and all(line.count(" ± ") == 6 for line in table[1:])
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("model,seed,steps,fid") and len(rows) == 9

@@ -4,9 +4,11 @@ import json
 import pytest
 import torch
 
+import ganlab
 from ganlab import cli, image_recipes
-from ganlab.image_recipes import DCGANConfig, default_dcgan, load_or_train_dcgan, train_dcgan
+from ganlab.image_recipes import DCGANConfig, build_players, default_dcgan, load_or_train_dcgan, train_dcgan
 from ganlab.losses import get_loss
+from ganlab.stylegan import StyleGenerator
 from ganlab.train import TrainConfig, fit
 
 SCORES = {"fid", "kid", "kid_std", "precision", "recall", "classes_covered", "label_kl", "confident_fraction"}
@@ -41,10 +43,20 @@ def test_defaults_apply_fast_mode_and_overrides():
     ("width", 0, "width must be a positive int"),
     ("eval_samples", 4, "at least 8"),
     ("threads", -1, "threads"),
+    ("generator", "stylegan", "unknown generator"),
 ])
 def test_bad_config_values_are_clear_errors(field, value, message):
     with pytest.raises(ValueError, match=message):
         DCGANConfig(**{field: value})
+
+
+def test_the_style_generator_is_for_the_unconditional_recipe_at_32px():
+    G, D = build_players(DCGANConfig(generator="style", width=8, latent_dim=8))
+    assert isinstance(G, StyleGenerator) and G.latent_dim == 8 and isinstance(D, ganlab.DCGANDiscriminator)
+    assert G(torch.randn(3, 8)).shape == (3, 1, 32, 32)
+    for bad in ({"conditional": True}, {"image_size": 28}):
+        with pytest.raises(ValueError, match="unconditional recipe at 32 px"):
+            DCGANConfig(generator="style", **bad)
 
 
 def test_digits_are_padded_for_32px_players_and_generated_digits_cropped_back():

@@ -12,7 +12,8 @@ from ganlab.checkpoint import CheckpointError, read_checkpoint
 from ganlab.image_recipes import training_digits
 from ganlab.lapgan import (SIZES, CoarseDiscriminator, CoarseGenerator, ResidualDiscriminator, ResidualGenerator,
                            real_pairs, refine, sample)
-from ganlab.lapgan_train import LAPGANConfig, build_levels, default_lapgan, generate_digits, train_lapgan
+from ganlab.lapgan_train import (LAPGANConfig, build_levels, default_lapgan, generate_digits, load_or_train_lapgan,
+                                 train_lapgan)
 from ganlab.pyramids import gaussian_pyramid, reconstruct, upsample
 from checking import assert_same_state
 
@@ -350,3 +351,16 @@ def test_bad_network_inputs_are_clear_errors():
         real_pairs(torch.zeros(32, 32))
     with pytest.raises(ValueError, match="levels must be at most 2 for a 2x2 image, got 3"):
         real_pairs(torch.zeros(1, 1, 2, 2))
+
+
+def test_load_or_train_trains_once_then_loads_the_same_generators(tmp_path, monkeypatch):
+    config = tiny(tmp_path)
+    levels, metrics = load_or_train_lapgan(config, progress=False)
+    assert metrics["status"] == "finished" and len(levels) == 3 and not any(G.training for G in levels)
+    monkeypatch.setattr(lapgan_train, "train_lapgan", lambda *a, **k: pytest.fail("trained again"))
+    again, same = load_or_train_lapgan(dataclasses.replace(config, threads=2), progress=False)
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    assert torch.equal(sample(levels, 6, g()), sample(again, 6, g())) and same["fid"] == metrics["fid"]
+    monkeypatch.undo()
+    retrained, other = load_or_train_lapgan(dataclasses.replace(config, seed=1), progress=False)  # another run
+    assert not torch.equal(sample(levels, 6, g()), sample(retrained, 6, g()))

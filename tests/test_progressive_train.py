@@ -10,9 +10,11 @@ import torch.nn.functional as F
 
 from ganlab import progressive_train
 from ganlab.checkpoint import CheckpointError, read_checkpoint
+from ganlab.image_metrics import evaluate_images
 from ganlab.progressive import ProgressiveGenerator
 from ganlab.progressive_train import (PROGRESSIVE_LOSSES, ProgressiveConfig, d_loss_wasserstein_drift,
-                                      default_progressive, generate_digits, real_batches, train_progressive)
+                                      default_progressive, generate_digits, load_or_train_progressive, real_batches,
+                                      train_progressive)
 from checking import assert_same_state
 
 SCORES = {"fid", "kid", "kid_std", "precision", "recall", "classes_covered", "label_kl", "confident_fraction"}
@@ -205,3 +207,15 @@ def test_bad_calls_are_clear_errors(tmp_path):
         sample(3, 1.0, 4)
     with pytest.raises(ValueError, match=r"alpha must lie in \[0, 1\], got 2"):
         sample(1, 2, 4)
+
+
+def test_load_or_train_trains_once_then_loads_the_scored_generator(tmp_path, monkeypatch):
+    config = tiny(tmp_path)
+    G, metrics = load_or_train_progressive(config, progress=False)
+    assert metrics["status"] == "finished" and G.stage == config.stages - 1 and not G.training
+    monkeypatch.setattr(progressive_train, "train_progressive", lambda *a, **k: pytest.fail("trained again"))
+    G2, again = load_or_train_progressive(dataclasses.replace(config, threads=2), progress=False)
+    z = torch.randn(16, config.latent_dim, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(G(z), G2(z)) and again["fid"] == metrics["fid"]
+    z_eval = torch.randn(config.eval_samples, config.latent_dim, generator=torch.Generator().manual_seed(config.seed + 2))
+    assert again["fid"] == pytest.approx(evaluate_images(generate_digits(G2, z_eval))["fid"], rel=1e-6)  # scored G

@@ -69,11 +69,12 @@ def config_for(recipe, out, steps):
     torch.set_num_threads(1)  # the same kernels in every run
     if recipe == "toy2d":
         return Toy2DConfig(steps=steps, width=16, batch_size=32, out=str(out))
+    style = {"generator": "style"} if recipe == "style" else {}  # the dcgan recipe with chapter 05's generator
     return default_dcgan(recipe == "cgan", steps=steps, width=8, latent_dim=8, batch_size=16, sample_every=4,
-                         eval_samples=8, threads=1, out=str(out))
+                         eval_samples=8, threads=1, out=str(out), **style)
 
 
-@pytest.mark.parametrize("recipe", ["toy2d", "dcgan", "cgan"])
+@pytest.mark.parametrize("recipe", ["toy2d", "dcgan", "cgan", "style"])
 def test_stop_and_resume_is_bitwise_exact(recipe, tmp_path, monkeypatch, capsys):
     n = 12
     straight = train(recipe, config_for(recipe, tmp_path / "straight", n))

@@ -16,8 +16,8 @@ from ganlab import singan_train
 from ganlab.checkpoint import CheckpointError, read_checkpoint
 from ganlab.singan import (PatchDiscriminator, ScaleGenerator, SinGAN, harmonize, image_pyramid, paint_to_image,
                            patch_fid, pyramid_sizes, receptive_field, reconstruct, resize, sample, width_at)
-from ganlab.singan_train import (SinGANConfig, d_step, default_singan, g_step, load_singan, noise_amplitude,
-                                 paper_singan, train_singan)
+from ganlab.singan_train import (SinGANConfig, d_step, default_singan, g_step, load_or_train_singan, load_singan,
+                                 noise_amplitude, paper_singan, train_singan)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
@@ -224,6 +224,24 @@ def test_resume_between_scales_gives_the_weights_of_a_straight_run(tmp_path):
     resumed = train_singan(tiny(tmp_path / "stopped"), resume=True, progress=False)
     assert_same_checkpoints(tmp_path / "straight", tmp_path / "stopped")
     assert resumed["sigmas"] == straight["sigmas"] and resumed["patch_fid_samples"] == straight["patch_fid_samples"]
+
+
+def test_load_or_train_loads_a_finished_run_continues_a_stopped_one_and_retrains_another(tmp_path, monkeypatch):
+    straight = train_singan(tiny(tmp_path / "straight"), progress=False)
+    shutil.copytree(tmp_path / "straight", tmp_path / "stopped")
+    shutil.rmtree(tmp_path / "stopped" / "scale1")  # stopped after scale 0
+    os.remove(tmp_path / "stopped" / "metrics.json")
+    calls = []
+    real_train = singan_train.train_singan
+    monkeypatch.setattr(singan_train, "train_singan", lambda config, **kw: calls.append(kw["resume"]) or
+                        real_train(config, **kw))
+    model, metrics = load_or_train_singan(tiny(tmp_path / "stopped"), progress=False)
+    assert calls == [True] and metrics["sigmas"] == straight["sigmas"]
+    assert_same_checkpoints(tmp_path / "straight", tmp_path / "stopped")
+    again, same = load_or_train_singan(tiny(tmp_path / "stopped", threads=2), progress=False)  # finished: loaded
+    assert calls == [True] and same == metrics and again.n_scales == model.n_scales == 2
+    load_or_train_singan(tiny(tmp_path / "stopped", seed=1), progress=False)  # another run: trained afresh
+    assert calls == [True, False] and read_checkpoint(tmp_path / "stopped" / "scale1" / "checkpoint.pt")["config"]["seed"] == 1
 
 
 def test_ctrl_c_within_a_scale_and_resume_give_the_weights_of_a_straight_run(tmp_path, monkeypatch):
