@@ -17,7 +17,8 @@ training. How the updates are spent is each model's own:
 - progressive: 1/5 of the updates at 8 px, then 2/5 at 16 and 2/5 at 32 px, each half fade-in and
   half stabilisation (the recipe, EMA of G).
 
-Every row also gives the size of G (all levels together for LAPGAN).
+Every row also gives the size of G (all levels together for LAPGAN). ``--models`` also takes
+progressive growing with one of its ingredients switched off (``ABLATIONS``).
 
 Seconds of training are measured and printed beside the scores: a step at 8 or 16 px costs a
 fraction of one at 32 px, so the multi-scale models reach the budget sooner. Scores are those of
@@ -40,6 +41,14 @@ MODELS = {
     "progressive": "progressive growing, 8 -> 16 -> 32 px",
     "style": "style-based G, the DCGAN's D",
 }
+# progressive growing with one ingredient switched off (not run by default: --models progressive-no-equalized ...)
+ABLATIONS = {
+    "progressive-no-equalized": ({"equalized": False}, "progressive, He init stored in the weights (no equalised lr)"),
+    "progressive-no-pixel-norm": ({"pixel_norm": False}, "progressive, no pixel-wise feature normalisation"),
+    "progressive-no-minibatch-std": ({"minibatch_std": False}, "progressive, no minibatch standard deviation in D"),
+    "progressive-keep-adam": ({"reset_adam": False}, "progressive, Adam's moments kept when the networks grow"),
+}
+NAMES = {**MODELS, **{k: about for k, (_, about) in ABLATIONS.items()}}
 FIELDS = ["model", "seed", "steps", "fid", "kid", "precision", "recall", "classes_covered", "g_params",
           "train_seconds"]
 SCORES = ("fid", "kid", "precision", "recall", "classes_covered", "train_seconds")
@@ -63,10 +72,11 @@ def run(model: str, seed: int, steps: int, threads: int, fast: bool, folder: str
         split = (steps // 2, steps // 3, steps - steps // 2 - steps // 3)
         config = default_lapgan(steps=split, sample_every=max(split), **common)
         result, G = train_lapgan(config, progress=False), [g for g, _ in build_levels(config)]
-    else:
+    else:  # progressive, or one of its ablations
         from ganlab.progressive_train import build_players, default_progressive, train_progressive
         fifth = steps // 5  # five phases of equal length: 8 px; fade-in and stable at 16 px; the same at 32 px
-        config = default_progressive(stable_steps=fifth, fade_steps=fifth, **common)
+        switched = ABLATIONS[model][0] if model in ABLATIONS else {}
+        config = default_progressive(stable_steps=fifth, fade_steps=fifth, **switched, **common)
         result, G = train_progressive(config, progress=False), build_players(config)[0]
     params = sum(n_params(g) for g in G) if isinstance(G, list) else n_params(G)
     return {"model": model, "seed": seed, "steps": steps, "g_params": params, **{k: result[k] for k in SCORES}}
@@ -78,7 +88,7 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--models", nargs="+", choices=list(NAMES), default=list(MODELS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=3000, help="generator updates of every model")
     parser.add_argument("--jobs", type=int, default=1, help="runs at once, each in its own process")
@@ -91,7 +101,7 @@ def main() -> None:
         parser.error("--steps must be at least 10, so that every level and phase of every model trains")
 
     print(f"multi-scale generators on MNIST at 32 px: {steps} generator updates at batch 64, seeds {args.seeds}")
-    print("{:<13}{:>5}{:>8}{:>8}{:>7}{:>8}{:>9}{:>10}{:>7}".format(
+    print("{:<29}{:>5}{:>8}{:>8}{:>7}{:>8}{:>9}{:>10}{:>7}".format(
         "model", "seed", "FID", "KID", "prec", "recall", "classes", "G params", "s"))
     write_row, rows = row_writer(args.csv, FIELDS), []
     jobs = [(m, s) for m in args.models for s in args.seeds]
@@ -100,7 +110,7 @@ def main() -> None:
         for future in futures:  # in order, so the table reads model by model
             row = future.result()
             rows.append(row)
-            print(f"{row['model']:<13}{row['seed']:>5}{row['fid']:>8.1f}{row['kid']:>8.2f}{row['precision']:>7.2f}"
+            print(f"{row['model']:<29}{row['seed']:>5}{row['fid']:>8.1f}{row['kid']:>8.2f}{row['precision']:>7.2f}"
                   f"{row['recall']:>8.2f}{row['classes_covered']:>6}/10{row['g_params']:>10,}"
                   f"{row['train_seconds']:>7.0f}", flush=True)
             write_row(row)
@@ -115,7 +125,7 @@ def main() -> None:
             m, sd = mean_sd([float(r[key]) for r in mine])
             cells.append(f"{m:.{digits}f} ± {sd:.{digits}f}")
         cells.insert(5, f"{mine[0]['g_params']:,}")
-        print(f"| {MODELS[model]} | " + " | ".join(cells) + " |")
+        print(f"| {NAMES[model]} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
