@@ -14,6 +14,8 @@ from .ch02_lipschitz import (check_clip_weights, check_gradient_penalty, check_i
 from .ch03 import check_d_step_images, check_fid_from_features, check_generator_block
 from .ch03_latent import check_lerp, check_slerp
 from .ch04 import check_bilinear_updates, check_ema_update, check_projection_logit, check_truncated_normal
+from .ch05 import check_adain, check_equalized_weight, check_fade_in, check_minibatch_stddev
+from .ch05_singan import check_laplacian_pyramid, check_noise_amplitudes, check_reconstruct, check_singan_g_loss
 from .core import CheckFailed
 
 __all__ = [
@@ -24,4 +26,6 @@ __all__ = [
     "check_r1_penalty", "check_top_singular_value",
     "check_generator_block", "check_d_step_images", "check_lerp", "check_slerp", "check_fid_from_features",
     "check_bilinear_updates", "check_projection_logit", "check_truncated_normal", "check_ema_update",
+    "check_laplacian_pyramid", "check_reconstruct", "check_fade_in", "check_minibatch_stddev", "check_equalized_weight",
+    "check_adain", "check_noise_amplitudes", "check_singan_g_loss",
 ]
