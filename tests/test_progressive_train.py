@@ -39,9 +39,10 @@ def uninterrupted(tmp_path_factory):
     return config, train_progressive(config, progress=False)
 
 
-def test_defaults_are_the_papers_optimiser_and_fast_mode_is_short():
+def test_defaults_are_the_papers_betas_and_fast_mode_is_short():
     full = ProgressiveConfig()
-    assert (full.lr, full.beta1, full.beta2) == (1e-3, 0.0, 0.99)  # appendix A.1
+    assert (full.beta1, full.beta2) == (0.0, 0.99) and full.lr == 2e-3  # appendix A.1's betas; its lr is 1e-3
+    assert full.stable_steps + 2 * (full.fade_steps + full.stable_steps) == 3000  # the dcgan recipe's budget
     assert full.equalized and full.pixel_norm and full.minibatch_std and full.reset_adam and full.stages == 3
     fast = default_progressive(width=8)
     assert fast.stable_steps == fast.fade_steps == 10 and fast.eval_samples == 200 and fast.width == 8
@@ -121,8 +122,8 @@ def test_a_run_stopped_after_stage_0_and_resumed_ends_exactly_as_an_uninterrupte
     first = tiny(tmp_path, "resumed", stages=1)
     metrics = train_progressive(first, progress=False)
     assert (metrics["resolution"], metrics["steps_done"]) == (8, 2)
-    with pytest.raises(CheckpointError, match="lr: 0.001 in the checkpoint, 0.002 now"):
-        train_progressive(dataclasses.replace(first, lr=2e-3, stages=3), resume=True, progress=False)
+    with pytest.raises(CheckpointError, match="lr: 0.002 in the checkpoint, 0.001 now"):
+        train_progressive(dataclasses.replace(first, lr=1e-3, stages=3), resume=True, progress=False)
     metrics = train_progressive(dataclasses.replace(first, stages=3), resume=True, progress=False)
     assert metrics["steps_done"] == 10 and metrics["resolution"] == 32
     assert_same_state(final_state(whole), final_state(dataclasses.replace(first, stages=3)))
