@@ -127,9 +127,10 @@ def test_multiscale_models_benchmark_trains_every_model_and_summarises_over_seed
                             timeout=300)
     lines = result.stdout.splitlines()
     assert lines[0].startswith("multi-scale generators on MNIST at 32 px: 10 generator updates")
-    assert [line.split()[:2] for line in lines[2:10]] == [[m, s] for m in ("dcgan", "lapgan", "progressive", "style")
-                                                           for s in ("0", "1")]
+    models = ("dcgan", "lapgan", "lapgan-recipe", "progressive", "style")
+    assert [line.split()[:2] for line in lines[2:12]] == [[m, s] for m in models for s in ("0", "1")]
     table = [line for line in lines if line.startswith("| ")]
-    assert len(table) == 5 and all(line.count(" ± ") == 6 for line in table[1:])
+    assert len(table) == 6 and all(line.count(" ± ") == 6 for line in table[1:])  # a header, a row per model
     rows = out.read_text().splitlines()
-    assert rows[0].startswith("model,seed,steps,fid") and len(rows) == 9
+    assert rows[0].startswith("model,seed,steps,fid") and len(rows) == 11
+    assert [row.split(",")[2] for row in rows[1:]] == ["10"] * 4 + ["3"] * 2 + ["10"] * 4  # updates done
