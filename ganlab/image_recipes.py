@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,7 @@ from .convnets import (ACGANDiscriminator, ConditionalDCGANGenerator, DCGANDiscr
 from .env import fast, get_device, seed_everything
 from .losses import get_loss, with_label_smoothing
 from .image_metrics import evaluate_images
-from .recipes import cpu_threads, nothing_to_do, run_identity, train_in_folder, write_metrics
+from .recipes import cpu_threads, finished_metrics, nothing_to_do, run_identity, train_in_folder, write_metrics
 from .losses import GANLoss
 from .stylegan import StyleGenerator
 from .train import History, TrainConfig, ema_of, fit
@@ -366,12 +365,6 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
 _NOT_IN_RESULT = ("out", "threads", "sample_every")
 
 
-def _same_recipe(saved: dict, config: DCGANConfig) -> bool:
-    """Was the run whose config is ``saved`` made with ``config``, up to the fields that leave G unchanged?"""
-    wanted = dataclasses.asdict(config)
-    return all(saved.get(k) == v for k, v in wanted.items() if k not in _NOT_IN_RESULT)
-
-
 def load_or_train_dcgan(config: DCGANConfig, progress: bool = True) -> tuple[nn.Module, dict]:
     """(G, metrics) of the finished run in ``config.out`` if it was made with this config, else train it first.
 
@@ -381,11 +374,9 @@ def load_or_train_dcgan(config: DCGANConfig, progress: bool = True) -> tuple[nn.
     """
     _check_config(config)
     out = Path(config.out)
-    metrics_path, checkpoint_path = out / "metrics.json", out / "checkpoint.pt"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
-    finished = (metrics is not None and checkpoint_path.is_file() and _same_recipe(metrics.get("config", {}), config)
-                and metrics.get("steps_done") == config.steps and metrics.get("status") == "finished")
-    if not finished:
+    checkpoint_path = out / "checkpoint.pt"
+    metrics = finished_metrics(out, config, _NOT_IN_RESULT)
+    if metrics is None or metrics.get("steps_done") != config.steps or not checkpoint_path.is_file():
         metrics = train_dcgan(config, progress=progress)
     G, D, ema = _prepare(config)
     load_checkpoint(checkpoint_path, G=G, D=D, ema=ema, restore_rng=False)
