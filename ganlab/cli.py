@@ -148,7 +148,57 @@ def build_parser() -> argparse.ArgumentParser:
     _add_image_recipe(recipes, "dcgan", conditional=False)
     _add_image_recipe(recipes, "cgan", conditional=True)
     _add_singan_recipe(recipes)
+    _add_sr_recipes(recipes)
     return parser
+
+
+def _add_sr_recipes(recipes: argparse._SubParsersAction) -> None:
+    from .sr_train import CONTENT_LOSSES, default_srgan, default_srresnet
+
+    d = default_srresnet()
+    p = recipes.add_parser(
+        "srresnet", help="SRResNet x4 super-resolution on the pixel loss (chapter 06)",
+        description="Train SRResNet (Ledig et al. 2017) for x4 super-resolution on patches of the photographs that "
+                    "ship offline, with the pixel (MSE) loss, and score Y-PSNR and SSIM on the held-out images "
+                    "(astronaut, coffee) against bicubic. The defaults are a reduced network and run for a CPU; "
+                    "--paper gives the paper's network and schedule (days on a CPU).")
+    p.add_argument("--channels", type=_positive_int, default=None, help=f"feature channels (default {d.channels}; "
+                                                                         f"paper 64)")
+    p.add_argument("--blocks", type=_int_at_least(0), default=None, help=f"residual blocks (default {d.blocks}; "
+                                                                          f"paper 16)")
+    p.add_argument("--no-batch-norm", action="store_true", help="residual blocks without BatchNorm (EDSR's choice)")
+    p.add_argument("--no-bicubic-skip", action="store_true",
+                   help="do not add the bicubic upscale to the output (the paper has no such skip)")
+    p.add_argument("--steps", type=_positive_int, default=None, help=f"updates (default {d.steps}; paper 10^6)")
+    p.add_argument("--lr", type=_positive_float, default=None, help=f"Adam learning rate (default {d.lr})")
+    p.add_argument("--paper", action="store_true", help="the paper's network, crops and schedule")
+    _add_common(p, d.seed, d.out, d.threads)
+
+    d = default_srgan()
+    p = recipes.add_parser(
+        "srgan", help="SRGAN: fine-tune a trained SRResNet with adversarial and content losses (chapter 06)",
+        description="Fine-tune the generator of a finished `ganlab train srresnet` run (--init) against the SRGAN "
+                    "discriminator with the perceptual loss: content + 1e-3 x adversarial. The content loss compares "
+                    "features of a fixed network: random VGG-style features offline (default), VGG19 trained on "
+                    "ImageNet where downloads are allowed (--content vgg19), or the pixels.")
+    p.add_argument("--init", default=d.init, help="folder of the finished SRResNet run to start from")
+    p.add_argument("--content", choices=CONTENT_LOSSES, default=d.content, help="features of the content loss")
+    p.add_argument("--adversarial-weight", type=_non_negative_float, default=d.adversarial_weight,
+                   help="weight of -log D(G(LR)) (paper 1e-3)")
+    p.add_argument("--pixel-weight", type=_non_negative_float, default=d.pixel_weight,
+                   help="weight of an extra pixel (MSE) loss (not in the paper; 0 leaves it out)")
+    p.add_argument("--steps", type=_positive_int, default=None, help=f"updates (default {d.steps}; paper 2 x 10^5)")
+    p.add_argument("--paper", action="store_true", help="the paper's discriminator, crops, VGG54 loss and schedule")
+    _add_common(p, d.seed, d.out, d.threads)
+
+
+def _add_common(p: argparse.ArgumentParser, seed: int, out: str, threads: int) -> None:
+    p.add_argument("--seed", type=_int_at_least(0), default=seed, help="random seed (non-negative)")
+    p.add_argument("--out", default=out, help="run folder for crops.png, losses.png, metrics.json, checkpoint.pt")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt (same options)")
+    p.add_argument("--threads", type=_int_at_least(0), default=threads,
+                   help="CPU threads for PyTorch (0: PyTorch's default)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def _add_singan_recipe(recipes: argparse._SubParsersAction) -> None:
@@ -236,6 +286,38 @@ def _run_singan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_sr(args: argparse.Namespace) -> int:
+    from . import sr_train
+
+    common = {"seed": args.seed, "out": args.out, "threads": args.threads}
+    if args.steps is not None:
+        common["steps"] = args.steps
+    if args.recipe == "srresnet":
+        make = sr_train.paper_srresnet if args.paper else sr_train.default_srresnet
+        extra = {k: v for k, v in (("channels", args.channels), ("blocks", args.blocks), ("lr", args.lr))
+                 if v is not None}
+        extra |= {"batch_norm": False} if args.no_batch_norm else {}
+        extra |= {"bicubic_skip": False} if args.no_bicubic_skip else {}
+        config, train = make(**common, **extra), sr_train.train_srresnet
+    else:
+        make = sr_train.paper_srgan if args.paper else sr_train.default_srgan
+        config = make(**common, init=args.init, content=args.content, adversarial_weight=args.adversarial_weight,
+                      pixel_weight=args.pixel_weight)
+        train = sr_train.train_srgan
+    r = train(config, resume=args.resume, progress=not args.no_progress)
+    if r.get("nothing_to_do"):
+        return 0  # the loop has said why
+    if r["status"] == "interrupted":
+        print(f"stopped at step {r['steps_done']}; --resume continues from there")
+        return 130
+    for name, psnr in r["psnr"].items():
+        print(f"{name}: Y-PSNR {psnr:.2f} dB (bicubic {r['psnr_bicubic'][name]:.2f}), SSIM {r['ssim'][name]:.3f} "
+              f"(bicubic {r['ssim_bicubic'][name]:.3f})")
+    print(f"{r['train_seconds']:.0f} s of training; wrote {config.out}/crops.png, losses.png, metrics.json, "
+          f"checkpoint.pt (step {r['steps_done']})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")  # the command line draws to files, never to a window
     args = build_parser().parse_args(argv)
@@ -249,6 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_image(args)
         if args.command == "train" and args.recipe == "singan":
             return _run_singan(args)
+        if args.command == "train" and args.recipe in ("srresnet", "srgan"):
+            return _run_sr(args)
     except CheckpointWriteError as err:  # disk full, folder not writable: keep the state somewhere else
         print(f"ganlab: error: {err}", file=sys.stderr)
         rescue = Path(tempfile.gettempdir()) / f"ganlab-rescued-step{err.payload.get('step')}-{os.getpid()}.pt"
@@ -260,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"ganlab: the run's state was written to {rescue} instead: copy it to OUT/checkpoint.pt "
                   "(in a folder with space) and add --resume to continue.", file=sys.stderr)
         return 2
-    except (CheckpointError, TrainingDiverged, ValueError) as err:
+    except (CheckpointError, TrainingDiverged, ValueError, FileNotFoundError) as err:
         print(f"ganlab: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # a second Ctrl-C: the loop has said what was (not) saved
