@@ -182,7 +182,8 @@ def _add_sr_recipes(recipes: argparse._SubParsersAction) -> None:
                     "features of a fixed network: random VGG-style features offline (default), VGG19 trained on "
                     "ImageNet where downloads are allowed (--content vgg19), or the pixels.")
     p.add_argument("--init", default=d.init, help="folder of the finished SRResNet run to start from")
-    p.add_argument("--content", choices=CONTENT_LOSSES, default=d.content, help="features of the content loss")
+    p.add_argument("--content", choices=CONTENT_LOSSES, default=None,
+                   help=f"features of the content loss (default {d.content}; with --paper, vgg19)")
     p.add_argument("--adversarial-weight", type=_non_negative_float, default=d.adversarial_weight,
                    help="weight of -log D(G(LR)) (paper 1e-3)")
     p.add_argument("--pixel-weight", type=_non_negative_float, default=d.pixel_weight,
@@ -301,7 +302,8 @@ def _run_sr(args: argparse.Namespace) -> int:
         config, train = make(**common, **extra), sr_train.train_srresnet
     else:
         make = sr_train.paper_srgan if args.paper else sr_train.default_srgan
-        config = make(**common, init=args.init, content=args.content, adversarial_weight=args.adversarial_weight,
+        extra = {} if args.content is None else {"content": args.content}
+        config = make(**common, **extra, init=args.init, adversarial_weight=args.adversarial_weight,
                       pixel_weight=args.pixel_weight)
         train = sr_train.train_srgan
     r = train(config, resume=args.resume, progress=not args.no_progress)

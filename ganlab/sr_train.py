@@ -158,6 +158,9 @@ def paper_srgan(**overrides) -> SRGANConfig:
 # --------------------------------------------------------------------------- evaluation and pictures
 def evaluate_sr(G: nn.Module | None, scale: int = SCALE, names: tuple[str, ...] = HELD_OUT) -> dict[str, dict]:
     """Y-PSNR and SSIM of ``G`` (None: bicubic) on each held-out image: {name: {"psnr": dB, "ssim": s}}."""
+    if G is not None and not callable(getattr(G, "super_resolve", None)):
+        raise TypeError(f"G must be an SR generator with a super_resolve method (an SRResNet), or None for bicubic; "
+                        f"got {type(G).__name__}")
     scores = {}
     for im in held_out_images(scale, names):
         sr = upscale_bicubic(im.lr[None], scale) if G is None else G.super_resolve(im.lr[None])
@@ -169,9 +172,10 @@ def worst_window(error: Tensor, size: int) -> tuple[int, int]:
     """(top, left) of the ``size`` x ``size`` window of ``error`` (H, W) with the largest sum: where zooming shows most."""
     validate.tensor("error", error, shape=("H", "W"))
     validate.integer("size", size, high=min(error.shape))
-    sums = F.avg_pool2d(error[None, None], size, stride=size // 4)[0, 0]
+    stride = max(1, size // 4)
+    sums = F.avg_pool2d(error[None, None], size, stride=stride)[0, 0]
     i, j = divmod(int(sums.argmax()), sums.shape[1])
-    return i * (size // 4), j * (size // 4)
+    return i * stride, j * stride
 
 
 def save_crops(path: Path, models: dict[str, nn.Module], scale: int = SCALE, size: int = 96) -> None:
@@ -218,7 +222,8 @@ def _save_losses(history: History, path: Path) -> None:
 
 def _lr_factor(steps: int, decay: float):
     start = round(steps * (1 - decay))  # constant until here, then linear to 0 at ``steps``
-    return lambda i: 1.0 if i <= start else max(0.0, (steps - i) / max(1, steps - start))
+    # step i trains with the rate of the step before it is taken, so the last step still moves (as TrainConfig)
+    return lambda i: 1.0 if i <= start else max(0.0, (steps - i + 1) / max(1, steps - start))
 
 
 def _result(G: nn.Module, config, history: History, seconds: float, scale: int) -> dict:
@@ -321,7 +326,7 @@ def _same_run(config, recipe: str) -> bool:
     except CheckpointError:
         return False
     want = run_identity(recipe, config)
-    return all(saved.get(k) == v for k, v in want.items() if k not in ("generator",))
+    return all(saved.get(k) == v for k, v in want.items() if k not in ("generator", "init"))
 
 
 # --------------------------------------------------------------------------- SRGAN

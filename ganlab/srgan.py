@@ -66,6 +66,7 @@ class ResidualBlock(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        validate.tensor("x", x, shape=("N", self.body[0].in_channels, "H", "W"), finite=False)
         return x + self.body(x)
 
 
@@ -128,6 +129,9 @@ class SRResNet(nn.Module):
     @torch.no_grad()
     def super_resolve(self, lr: Tensor) -> Tensor:
         """SR of ``lr`` (N, 3, h, w) or (3, h, w) in eval mode, clamped to [-1, 1], without touching the train flag."""
+        validate.tensor("lr", lr, finite=False)
+        if lr.ndim not in (3, 4):
+            raise ValueError(f"lr should be an image (3, h, w) or a batch (N, 3, h, w), got shape {tuple(lr.shape)}")
         was_training = self.training
         self.eval()
         try:
@@ -144,7 +148,9 @@ class SRDiscriminator(nn.Module):
     """The SRGAN discriminator: 8 convolutions (3x3, LeakyReLU 0.2, BN after the first), dense 1024, one logit.
 
     ``width`` is the first layer's channels (paper 64), doubled every second layer up to 8x;
-    ``patch`` the HR crop it sees (paper 96). Returns logits (N,).
+    ``patch`` the HR crop it sees (paper 96). Returns logits (N,). Its input is not checked to lie in
+    [-1, 1]: the generator's output is not squashed, and pixels out of range are something D may
+    learn to catch, which pushes G back into range.
     """
 
     def __init__(self, patch: int = 96, width: int = 64, dense: int = 1024):
@@ -167,7 +173,7 @@ class SRDiscriminator(nn.Module):
                                   nn.Linear(dense, 1))
 
     def forward(self, x: Tensor) -> Tensor:
-        validate.images("x", x, shape=("N", 3, self.patch, self.patch))
+        validate.tensor("x", x, shape=("N", 3, self.patch, self.patch), hint=" (RGB patches, HR or SR)")
         return self.head(self.features(x)).squeeze(1)  # (N,)
 
 
@@ -179,7 +185,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def imagenet_normalize(x: Tensor) -> Tensor:
     """x (N, 3, H, W) in ganlab's range [-1, 1] -> (x01 - mean) / std, the input an ImageNet network was trained on."""
-    validate.images("x", x, shape=("N", 3, "H", "W"))
+    validate.tensor("x", x, shape=("N", 3, "H", "W"), hint=" (RGB images in [-1, 1])")
     mean = torch.tensor(IMAGENET_MEAN, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
     return ((x + 1.0) / 2.0 - mean) / std
@@ -190,7 +196,8 @@ class FeatureExtractor(nn.Module):
 
     ``net`` maps normalised images to features; ``normalize`` is applied first
     (``imagenet_normalize`` for ImageNet weights). The weights never train: ``requires_grad`` is
-    off and ``train()`` keeps it in eval mode, but gradients flow through it to the image.
+    off and ``train()`` keeps it in eval mode, but gradients flow through it to the image. ``net``
+    itself is frozen and put in eval mode in place: it becomes the instrument, not a copy of it.
     """
 
     def __init__(self, net: nn.Module, normalize=imagenet_normalize, scale: float = 1.0, name: str = "features"):
@@ -200,12 +207,13 @@ class FeatureExtractor(nn.Module):
         self.net, self.normalize, self.scale, self.name = net.eval(), normalize, scale, name
         for p in self.net.parameters():
             p.requires_grad_(False)
+        self.eval()
 
     def train(self, mode: bool = True) -> "FeatureExtractor":
         return super().train(False)  # always eval: the features are a fixed measuring instrument
 
     def forward(self, x: Tensor) -> Tensor:
-        validate.images("x", x, shape=("N", 3, "H", "W"))
+        validate.tensor("x", x, shape=("N", 3, "H", "W"), hint=" (RGB images in [-1, 1])")
         return self.net(self.normalize(x)) * self.scale
 
     def extra_repr(self) -> str:
@@ -218,8 +226,8 @@ def random_features(width: int = 32, depth: int = 3, seed: int = 0) -> FeatureEx
 
     The input is centred per channel with ImageNet's statistics like VGG's; with random weights that
     only fixes the scale. The default, three stages of widths 32, 64, 128, ends after two pools with
-    a receptive field of 24 px, a quarter of the 96 px crops (VGG54's is 268 px on 96 px crops, that is, all of
-    them), at a tenth of the cost of a VGG19 up to that depth."""
+    a receptive field of 32 px, half the course's 64 px crops (VGG54's, up to relu5_4, is 252 px: all of the
+    paper's 96 px crops), at a small fraction of VGG19's cost."""
     validate.integer("width", width)
     validate.integer("depth", depth)
     validate.integer("seed", seed, low=0)
@@ -275,8 +283,8 @@ def _torch_hub_file(url: str):
 
 def content_loss(phi: nn.Module, sr: Tensor, hr: Tensor) -> Tensor:
     """mean (phi(SR) - phi(HR))^2: the perceptual content loss; phi(HR) is a constant target."""
-    validate.images("sr", sr, shape=("N", 3, "H", "W"))
-    validate.images("hr", hr, shape=tuple(sr.shape))
+    validate.tensor("sr", sr, shape=("N", 3, "H", "W"), hint=" (RGB images, a generator's output)")
+    validate.tensor("hr", hr, shape=tuple(sr.shape), hint=" (the shape of sr)")
     with torch.no_grad():
         target = phi(hr)
     return F.mse_loss(phi(sr), target)

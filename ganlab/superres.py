@@ -128,14 +128,14 @@ def rgb_to_y(x: Tensor) -> Tensor:
     return _Y_OFFSET + (rgb * w).sum(dim=1, keepdim=True)  # (N, 1, H, W)
 
 
-def _y_pair(sr: Tensor, hr: Tensor, scale: int) -> tuple[Tensor, Tensor]:
+def _y_pair(sr: Tensor, hr: Tensor, scale: int, window: int = 1) -> tuple[Tensor, Tensor]:
     """Both images as SR papers measure them: 8-bit, luma, ``scale`` pixels cropped from every border."""
     validate.tensor("hr", hr, shape=("N", 3, "H", "W"), hint=" (RGB images in [-1, 1])")
     validate.tensor("sr", sr, shape=tuple(hr.shape), hint=" (the shape of hr)")
     validate.integer("scale", scale, low=0)
-    if min(hr.shape[-2:]) <= 2 * scale + 10:
+    if min(hr.shape[-2:]) <= 2 * scale + window - 1:
         raise ValueError(f"images of {hr.shape[-2]} x {hr.shape[-1]} px leave too little after cropping {scale} px "
-                         f"from each border for SSIM's 11 x 11 window")
+                         f"from each border" + (f" for SSIM's {window} x {window} window" if window > 1 else ""))
     ys = [rgb_to_y(quantize(t.detach().float()))[..., scale:t.shape[-2] - scale, scale:t.shape[-1] - scale]
           for t in (sr, hr)]
     return ys[0].double(), ys[1].double()  # torchmetrics in float64: an exact image gives inf, not rounding noise
@@ -154,8 +154,12 @@ def ssim_y(sr: Tensor, hr: Tensor, scale: int = SCALE) -> Tensor:
     """SSIM of each image of ``sr`` against ``hr`` on Y (Gaussian window 11, sigma 1.5), cropped as ``psnr_y``: (N,)."""
     from torchmetrics.functional.image import structural_similarity_index_measure
 
-    a, b = _y_pair(sr, hr, scale)
-    return structural_similarity_index_measure(a, b, data_range=255.0, reduction="none").float()
+    a, b = _y_pair(sr, hr, scale, window=11)
+    # torchmetrics pads the image and averages the SSIM map over all of it; the papers' script (Wang et al.'s
+    # ssim.m, 'valid' filtering) and scikit-image average only where the 11 x 11 window fits: crop 5 px
+    _, ssim_map = structural_similarity_index_measure(a, b, data_range=255.0, reduction="none",
+                                                      return_full_image=True)
+    return ssim_map[..., 5:-5, 5:-5].mean(dim=(1, 2, 3)).float()
 
 
 # --------------------------------------------------------------------------- data
@@ -367,6 +371,11 @@ def critic_accuracy(real: list[Tensor], fake: list[Tensor], patch: int = 32, ste
     validate.integer("steps", steps)
     validate.integer("seed", seed, low=0)
     validate.integer("width", width)
+    for k, x in enumerate(real):
+        if (x.shape[-2] // patch) * (x.shape[-1] // patch) < 2:
+            raise ValueError(f"real[{k}] ({x.shape[-2]} x {x.shape[-1]}) holds fewer than two {patch} px cells: the "
+                             f"critic needs cells to train on and others to be scored on; use larger images or a "
+                             f"smaller patch")
     (real_train, real_test), (fake_train, fake_test) = _cells(list(real), patch), _cells(list(fake), patch)
     x_train, x_test = torch.cat([real_train, fake_train]), torch.cat([real_test, fake_test])
     y_train = torch.cat([torch.ones(len(real_train)), torch.zeros(len(fake_train))])

@@ -56,7 +56,7 @@ from torch import nn
 
 import ganlab
 from ganlab import (augment, classifier, cli, convnets, data, env, image_metrics, images, lapgan, latent, losses,
-                    metrics, multiscale, nets, plot, progressive, pyramids, singan, stylegan)
+                    metrics, multiscale, nets, plot, progressive, pyramids, singan, srgan, stylegan, superres)
 
 BAD_INPUT = (ValueError, TypeError)
 NAN, INF = float("nan"), float("inf")
@@ -1270,6 +1270,160 @@ def _training_cases() -> list[Case]:
 
 CASES += _training_cases()
 
+
+def sr_g() -> nn.Module:
+    return srgan.SRResNet(2, channels=4, blocks=0)
+
+
+def sr_patches() -> Any:
+    """Training patches of one small photograph: coins shrunk to 64 px, 8 px LR patches at x2."""
+    return superres.SRPatches(("coins",), scale=2, lr_patch=8, max_size=64)
+
+
+def _sr_cases() -> list[Case]:
+    """Chapter 06: superres, srgan, sr_train and the srresnet and srgan commands."""
+    from ganlab import checkpoint, sr_train
+
+    return [
+        # ---- superres
+        C("superres.crop_to_multiple", "an image smaller than the scale",
+          lambda: superres.crop_to_multiple(torch.zeros(3, 2, 8), 4), ("x", "(2, 8)", "scale 4")),
+        C("superres.crop_to_multiple", "scale 1", lambda: superres.crop_to_multiple(photos(), 1),
+          ("scale", "from 2 to 8", "1")),
+        C("superres.degrade", "a size that is not a multiple of the scale (the grids would not line up)",
+          lambda: superres.degrade(photos(1, 18), 4), ("hr", "multiples of the scale", "18 x 18", "crop_to_multiple")),
+        C("superres.degrade", "a grey (H, W) image", lambda: superres.degrade(torch.zeros(16, 16)),
+          ("hr", "(C, H, W) or (N, C, H, W)", "(16, 16)")),
+        C("superres.degrade", "a numpy array", lambda: superres.degrade(photos().numpy()), ("hr", "Tensor", "numpy")),
+        C("superres.upscale_bicubic", "scale 0", lambda: superres.upscale_bicubic(photos(1, 4), 0),
+          ("scale", "2 to 8", "0")),
+        C("superres.quantize", "a list", lambda: superres.quantize([0.5]), ("x", "torch.Tensor", "list")),
+        C("superres.rgb_to_y", "a grey image", lambda: superres.rgb_to_y(digits(1, side=16)),
+          ("x", "(N, 3, H, W)", "(1, 1, 16, 16)")),
+        C("superres.psnr_y", "sr of another size than hr", lambda: superres.psnr_y(photos(1, 24), photos(1, 32)),
+          ("sr", "(1, 3, 32, 32)", "(1, 3, 24, 24)")),
+        C("superres.psnr_y", "images no larger than the cropped borders",
+          lambda: superres.psnr_y(photos(1, 8), photos(1, 8)), ("8 x 8", "4 px")),
+        C("superres.ssim_y", "images too small for the crop and the SSIM window",
+          lambda: superres.ssim_y(photos(1, 16), photos(1, 16)), ("16 x 16", "4 px", "11 x 11")),
+        C("superres.ssim_y", "scale negative", lambda: superres.ssim_y(photos(1, 32), photos(1, 32), -1),
+          ("scale", "non-negative", "-1")),
+        C("superres.held_out_images", "an unknown name", lambda: superres.held_out_images(4, ("lena",)),
+          ("natural image", "'lena'", "astronaut")),
+        C("superres.held_out_images", "scale 16", lambda: superres.held_out_images(16), ("scale", "2 to 8", "16")),
+        C("superres.SRPatches", "a held-out image (would leak into the evaluation)",
+          lambda: superres.SRPatches(("chelsea", "coffee")), ("'coffee'", "held out", "TRAIN_IMAGES")),
+        C("superres.SRPatches", "names a string", lambda: superres.SRPatches("chelsea"),
+          ("names", "tuple", "'chelsea'")),
+        C("superres.SRPatches", "max_size below one HR patch", lambda: superres.SRPatches(max_size=64),
+          ("max_size", ">= 96", "64")),
+        C("superres.SRPatches.sample", "n 0", lambda: sr_patches().sample(0), ("n", "positive", "0")),
+        C("superres.SRPatches.sample", "generator a seed", lambda: sr_patches().sample(2, generator=0),
+          ("generator", "torch.Generator", "int")),
+        C("superres.benchmark_images", "an unknown set", lambda: superres.benchmark_images("Set6"),
+          ("benchmark", "'Set6'", "Set5")),
+        C("superres.benchmark_images", "download a string (was truthy: a download)",
+          lambda: superres.benchmark_images("Set5", root=".", download="no"), ("download", "'no'")),
+        C("superres.benchmark_images", "a set that needs a download, offline",
+          lambda: superres.benchmark_images("Set5", root=".", download=False),
+          ("Set5", "downloads are off", "held_out_images"), raises=(data.DownloadNotAllowed,)),
+        C("superres.critic_accuracy", "fewer fakes than reals",
+          lambda: superres.critic_accuracy([photos(1, 32)[0]] * 2, [photos(1, 32)[0]]), ("real", "fake", "2", "1")),
+        C("superres.critic_accuracy", "patch 8", lambda: superres.critic_accuracy([photos(1, 32)[0]],
+                                                                                  [photos(1, 32)[0]], patch=8),
+          ("patch", ">= 16", "8")),
+        C("superres.critic_accuracy", "images of one patch (no cell left to score)",
+          lambda: superres.critic_accuracy([photos(1, 16)[0]], [photos(1, 16)[0]], patch=16, steps=1),
+          ("real[0]", "patch", "16")),
+        # ---- srgan
+        C("srgan.ResidualBlock", "channels 0", lambda: srgan.ResidualBlock(0), ("channels", "positive", "0")),
+        C("srgan.ResidualBlock.forward", "x with the wrong channels",
+          lambda: srgan.ResidualBlock(4)(torch.zeros(1, 3, 8, 8)), ("x", "(N, 4, H, W)", "(1, 3, 8, 8)")),
+        C("srgan.SubPixelUpsample", "factor 1", lambda: srgan.SubPixelUpsample(8, 1), ("factor", ">= 2", "1")),
+        C("srgan.SRResNet", "scale 3", lambda: srgan.SRResNet(3), ("scale", "power of 2", "3")),
+        C("srgan.SRResNet", "bicubic_skip a string (was truthy: on)", lambda: srgan.SRResNet(bicubic_skip="no"),
+          ("bicubic_skip", "'no'")),
+        C("srgan.SRResNet.forward", "pixels 0..255", lambda: sr_g()(photos(1, 8) * 127.5 + 127.5),
+          ("lr", "[-1, 1]", "255")),
+        C("srgan.SRResNet.forward", "grey images", lambda: sr_g()(digits(1, side=8)),
+          ("lr", "(N, 3, H, W)", "(1, 1, 8, 8)")),
+        C("srgan.SRResNet.super_resolve", "a grey image", lambda: sr_g().super_resolve(digits(1, side=8)),
+          ("lr", "(N, 3, H, W)", "(1, 1, 8, 8)")),
+        C("srgan.SRResNet.super_resolve", "lr a file name", lambda: sr_g().super_resolve("lr.png"),
+          ("lr", "torch.Tensor", "str")),
+        C("srgan.SRDiscriminator", "patch 40", lambda: srgan.SRDiscriminator(40), ("patch", "multiple of 16", "40")),
+        C("srgan.SRDiscriminator.forward", "LR-sized images", lambda: srgan.SRDiscriminator(32, 4, 8)(photos(2, 8)),
+          ("x", "(N, 3, 32, 32)", "(2, 3, 8, 8)")),
+        C("srgan.imagenet_normalize", "grey images", lambda: srgan.imagenet_normalize(digits(1, side=8)),
+          ("x", "(N, 3, H, W)", "(1, 1, 8, 8)")),
+        C("srgan.FeatureExtractor", "net a function", lambda: srgan.FeatureExtractor(lambda x: x),
+          ("net", "nn.Module", "function")),
+        C("srgan.FeatureExtractor", "scale 0", lambda: srgan.FeatureExtractor(nn.Identity(), scale=0),
+          ("scale", "positive", "0")),
+        C("srgan.FeatureExtractor.forward", "grey images", lambda: srgan.random_features(4, 1)(digits(1, side=8)),
+          ("x", "(N, 3, H, W)", "(1, 1, 8, 8)")),
+        C("srgan.random_features", "depth 0", lambda: srgan.random_features(depth=0), ("depth", "positive", "0")),
+        C("srgan.random_features", "seed negative", lambda: srgan.random_features(seed=-1),
+          ("seed", "non-negative", "-1")),
+        C("srgan.vgg19_features", "an unknown layer", lambda: srgan.vgg19_features("relu6_1"),
+          ("layer", "'relu6_1'", "relu5_4")),
+        C("srgan.vgg19_features", "download a string (was truthy: a download)",
+          lambda: srgan.vgg19_features(download="no"), ("download", "'no'")),
+        C("srgan.content_loss", "hr of another size",
+          lambda: srgan.content_loss(srgan.random_features(4, 1), photos(1, 16), photos(1, 8)),
+          ("hr", "(1, 3, 16, 16)", "(1, 3, 8, 8)")),
+        C("srgan.interpolate_networks", "networks of other widths",
+          lambda: srgan.interpolate_networks(sr_g(), srgan.SRResNet(2, 8, 0), 0.5), ("a", "b", "same architecture")),
+        C("srgan.interpolate_networks", "alpha 1.5", lambda: srgan.interpolate_networks(sr_g(), sr_g(), 1.5),
+          ("alpha", "1.5")),
+        C("srgan.interpolate_networks", "b a state dict",
+          lambda: srgan.interpolate_networks(sr_g(), sr_g().state_dict(), 0.5), ("b", "network", "OrderedDict")),
+        # ---- sr_train
+        C("sr_train.SRResNetConfig", "scale 3", lambda: sr_train.SRResNetConfig(scale=3), ("scale", "2, 4 or 8", "3")),
+        C("sr_train.SRResNetConfig", "lr_patch 2", lambda: sr_train.SRResNetConfig(lr_patch=2),
+          ("lr_patch", ">= 4", "2")),
+        C("sr_train.SRResNetConfig", "batch_norm a string (was truthy: on)",
+          lambda: sr_train.SRResNetConfig(batch_norm="no"), ("batch_norm", "'no'")),
+        C("sr_train.SRGANConfig", "an unknown content loss", lambda: sr_train.SRGANConfig(content="vgg"),
+          ("content loss", "'vgg'", "random")),
+        C("sr_train.SRGANConfig", "init a number", lambda: sr_train.SRGANConfig(init=3), ("init", "folder", "int")),
+        C("sr_train.SRGANConfig", "adversarial_weight negative",
+          lambda: sr_train.SRGANConfig(adversarial_weight=-1e-3), ("adversarial_weight", "non-negative", "-0.001")),
+        C("sr_train.default_srresnet", "an unknown field", lambda: sr_train.default_srresnet(bogus=1),
+          ("bogus", "channels")),
+        C("sr_train.default_srgan", "a field of the SRResNet", lambda: sr_train.default_srgan(channels=8),
+          ("channels", "content")),
+        C("sr_train.paper_srresnet", "an unknown field", lambda: sr_train.paper_srresnet(bogus=1), ("bogus", "blocks")),
+        C("sr_train.paper_srgan", "an unknown field", lambda: sr_train.paper_srgan(bogus=1), ("bogus", "d_width")),
+        C("sr_train.train_srresnet", "config a string", lambda: sr_train.train_srresnet("config"),
+          ("config", "SRResNetConfig", "str")),
+        C("sr_train.train_srresnet", "resume a string (was truthy: a resume)",
+          lambda: sr_train.train_srresnet(sr_train.SRResNetConfig(), resume="no"), ("resume", "'no'")),
+        C("sr_train.train_srgan", "an SRResNet config", lambda: sr_train.train_srgan(sr_train.SRResNetConfig()),
+          ("config", "SRGANConfig", "SRResNetConfig")),
+        C("sr_train.train_srgan", "an init folder with no run",
+          lambda: sr_train.train_srgan(sr_train.SRGANConfig(init="nowhere")), ("nowhere", "ganlab train srresnet"),
+          raises=(FileNotFoundError,)),
+        C("sr_train.load_srresnet", "out a number", lambda: sr_train.load_srresnet(3), ("out", "int")),
+        C("sr_train.load_srresnet", "a folder with no checkpoint", lambda: sr_train.load_srresnet(Path(".")),
+          ("no SRResNet checkpoint",), raises=(checkpoint.CheckpointError,)),
+        C("sr_train.load_or_train_srresnet", "config a dict", lambda: sr_train.load_or_train_srresnet({}),
+          ("config", "SRResNetConfig", "dict")),
+        C("sr_train.load_or_train_srgan", "an SRResNet config",
+          lambda: sr_train.load_or_train_srgan(sr_train.SRResNetConfig()), ("config", "SRGANConfig", "SRResNetConfig")),
+        C("sr_train.evaluate_sr", "an unknown image", lambda: sr_train.evaluate_sr(None, names=("lena",)),
+          ("natural image", "'lena'")),
+        C("sr_train.evaluate_sr", "G the name of a model", lambda: sr_train.evaluate_sr("srresnet"), ("G", "str")),
+        # ---- cli
+        C("cli.main", "srresnet --blocks -1", lambda: cli.main(["train", "srresnet", "--blocks", "-1"]),
+          ("--blocks", "at least 0", "-1"), raises=(SystemExit,)),
+        C("cli.main", "srgan --content vgg", lambda: cli.main(["train", "srgan", "--content", "vgg"]),
+          ("--content", "'vgg'", "random"), raises=(SystemExit,)),
+    ]
+
+
+CASES += _sr_cases()
+
 # Public names with no case, and why. Anything else public must have a case above.
 NOT_SWEPT: dict[str, str] = {
     "data.DownloadNotAllowed": "an exception class: raised by the library, not called with user input",
@@ -1291,13 +1445,19 @@ NOT_SWEPT: dict[str, str] = {
     "stylegan.StyleGenerator.noise_sizes": "takes no argument",
     "progressive_train.ProgressiveConfig.run_identity": "takes no argument (the config's fields are swept through "
                                                         "ProgressiveConfig)",
+    "superres.SRImage": "a frozen record of three fields that held_out_images and benchmark_images fill in; it reads "
+                        "nothing",
+    "srgan.FeatureExtractor.train": "any mode is accepted and ignored: the features stay in eval mode by design",
+    "srgan.FeatureExtractor.extra_repr": "takes no argument",
+    "sr_train.SRResNetConfig.generator": "takes no argument (the config's fields are swept through SRResNetConfig)",
 }
 
 # Modules whose public callables the sweep covers, besides ganlab.__all__. Not ganlab.checks (the exercise
 # checks have their own tests) nor ganlab.validate (the checks themselves: every case above runs them).
 MODULES = ("data", "augment", "nets", "convnets", "losses", "metrics", "image_metrics", "latent", "plot", "classifier", "env",
            "amp", "train", "loop", "checkpoint", "recipes", "image_recipes", "cli", "images", "pyramids", "stylegan",
-           "progressive", "progressive_train", "singan", "singan_train", "multiscale", "lapgan", "lapgan_train")
+           "progressive", "progressive_train", "singan", "singan_train", "multiscale", "lapgan", "lapgan_train",
+           "superres", "srgan", "sr_train")
 
 
 # --------------------------------------------------------------------------- the checks

@@ -213,3 +213,76 @@ def test_a_full_disk_stops_the_run_and_the_state_is_written_elsewhere(tmp_path, 
     assert cli.main(args[:-3] + ["--out", str(tmp_path / "straight"), "--no-progress"]) == 0
     a, b = (read_checkpoint(folder / "checkpoint.pt") for folder in (out, tmp_path / "straight"))
     assert_identical(a["state"], b["state"], "state")
+
+
+# --------------------------------------------------------------------------- chapter 06: srresnet and srgan
+def ctrl_c_at_patch_batch(monkeypatch, n):
+    """Press Ctrl-C (a real SIGINT) while the n-th batch of training patches is drawn, inside step n."""
+    from ganlab.superres import SRPatches
+
+    real, calls = SRPatches.sample, []
+
+    def sample(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SRPatches, "sample", sample)
+    return lambda: monkeypatch.setattr(SRPatches, "sample", real)
+
+
+def sr_recipe(recipe, tmp_path):
+    """(config for a folder and a number of steps, train) of a tiny run of ``recipe``; srgan's starts from a
+    2-step SRResNet run."""
+    from ganlab.sr_train import train_srgan, train_srresnet
+    from test_sr_train import tiny_srgan, tiny_srresnet
+
+    if recipe == "srresnet":
+        return lambda out, steps, **kw: tiny_srresnet(out, steps=steps, **kw), train_srresnet
+    init = tmp_path / "init"
+    train_srresnet(tiny_srresnet(init, steps=2), progress=False)
+    return lambda out, steps, **kw: tiny_srgan(init, out, steps=steps, **kw), train_srgan
+
+
+@pytest.mark.slow  # three tiny runs (four for srgan): about 5 s
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("recipe", ["srresnet", "srgan"])
+def test_sr_recipes_stop_and_resume_bitwise_exact(recipe, tmp_path, monkeypatch, capsys):
+    from test_sr_train import small_held_out
+
+    small_held_out(monkeypatch)
+    config, train = sr_recipe(recipe, tmp_path)
+    n = 6
+    straight = train(config(tmp_path / "straight", n), progress=False)
+    undo = ctrl_c_at_patch_batch(monkeypatch, n // 2)
+    stopped = train(config(tmp_path / "stopped", n), progress=False)
+    undo()
+    assert stopped["status"] == "interrupted" and stopped["steps_done"] == n // 2
+    assert f"Interrupted after step {n // 2} of {n}" in capsys.readouterr().out
+    assert read_checkpoint(tmp_path / "stopped" / "checkpoint.pt")["step"] == n // 2
+    assert json.loads((tmp_path / "stopped" / "metrics.json").read_text())["steps_done"] == n // 2
+    resumed = train(config(tmp_path / "stopped", n), resume=True, progress=False)
+    assert resumed["status"] == "finished" and resumed["steps_done"] == n
+    a, b = (read_checkpoint(tmp_path / run / "checkpoint.pt") for run in ("straight", "stopped"))
+    assert_identical(a["state"], b["state"], "state")  # G (and D), Adam's moments, the stream of crops
+    assert_identical(a["rng"], b["rng"], "rng")
+    assert a["history"] == b["history"] and a["step"] == b["step"] == n
+    assert straight["psnr"] == resumed["psnr"] and straight["ssim"] == resumed["ssim"]
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("recipe", ["srresnet", pytest.param("srgan", marks=pytest.mark.slow)])  # srgan: about 5 s
+def test_sr_recipes_train_on_to_a_larger_step_count_exactly(recipe, tmp_path, monkeypatch):
+    """With a constant learning rate (lr_decay=0; the schedule is stretched over ``steps``), 3 steps then 3 more
+    are 6 steps."""
+    from test_sr_train import small_held_out
+
+    small_held_out(monkeypatch)
+    config, train = sr_recipe(recipe, tmp_path)
+    train(config(tmp_path / "straight", 6, lr_decay=0.0), progress=False)
+    train(config(tmp_path / "longer", 3, lr_decay=0.0), progress=False)
+    train(config(tmp_path / "longer", 6, lr_decay=0.0), resume=True, progress=False)
+    a, b = (read_checkpoint(tmp_path / run / "checkpoint.pt") for run in ("straight", "longer"))
+    assert_identical(a["state"], b["state"], "state")
+    assert a["history"] == b["history"]
