@@ -14,8 +14,9 @@ them into an r times larger image. Every other layer works on the small grid, wh
 cheap, and unlike a transposed convolution it has no uneven kernel overlap (no checkerboard).
 
 BatchNorm is in the paper; EDSR (Lim et al., CVPRW 2017) removed it from its residual blocks:
-BN normalises away the range of the features, which SR needs to keep, and it halves the
-memory; without BN they could train far larger models, and they report higher PSNR.
+BN normalises away the range of the features, which SR needs to keep, and a BN layer takes as
+much memory as the convolution before it (their baseline used about 40% less memory in training
+than SRResNet); with what they saved they trained far larger models and report higher PSNR.
 ``batch_norm=False`` builds that variant.
 
 The SRGAN discriminator (Figure 4, bottom) is VGG-like: eight 3x3 convolutions with LeakyReLU
@@ -28,7 +29,7 @@ The content loss compares features of SR and HR through a fixed network phi:
 l = mean (phi(SR) - phi(HR))^2. The paper's phi is VGG19 trained on ImageNet up to the
 activation of conv5_4 ("VGG54"), with the loss scaled by 1/12.75^2 (the features rescaled by 1/12.75);
 ``vgg19_features`` builds it where downloads are allowed, with the ImageNet input normalisation the
-weights were trained with. Offline the course uses ``RandomFeatures``: a VGG-style stack of
+weights were trained with. Offline the course uses ``random_features()``: a VGG-style stack of
 3x3 convolutions and ReLUs with fixed *random* weights. Untrained convolutional features are a
 known working stand-in: He, Wang & Hopcroft (NeurIPS 2016) reconstruct images and transfer style
 with a VGG19 of random weights, and Ustyuzhaninov et al. (ICLR 2017) synthesise natural textures
@@ -148,14 +149,19 @@ class SRDiscriminator(nn.Module):
     """The SRGAN discriminator: 8 convolutions (3x3, LeakyReLU 0.2, BN after the first), dense 1024, one logit.
 
     ``width`` is the first layer's channels (paper 64), doubled every second layer up to 8x;
-    ``patch`` the HR crop it sees (paper 96). Returns logits (N,). Its input is not checked to lie in
+    ``patch`` the HR crop it sees (paper 96). Returns logits (N,). ``stride_kernel`` is the kernel
+    of the four stride-2 layers: 3 in the paper. A 3x3 kernel at stride 2 covers some input pixels
+    twice and others once, so the gradient it passes back to the image has a periodic pattern
+    (Odena, Dumoulin & Olah, "Deconvolution and checkerboard artifacts", 2016, on gradients); the
+    generator learns it as a faint regular grid. A 4x4 kernel at stride 2 covers every pixel equally. Its input is not checked to lie in
     [-1, 1]: the generator's output is not squashed, and pixels out of range are something D may
     learn to catch, which pushes G back into range.
     """
 
-    def __init__(self, patch: int = 96, width: int = 64, dense: int = 1024):
+    def __init__(self, patch: int = 96, width: int = 64, dense: int = 1024, stride_kernel: int = 3):
         super().__init__()
         validate.integer("patch", patch, low=16)
+        validate.choice("stride_kernel", stride_kernel, (3, 4))
         if patch % 16:
             raise ValueError(f"patch must be a multiple of 16 (four stride-2 layers), got {patch}")
         validate.integer("width", width)
@@ -163,7 +169,8 @@ class SRDiscriminator(nn.Module):
         layers, c_in = [], 3
         for i in range(8):
             c_out, stride = width * 2 ** (i // 2), 1 + i % 2  # 64, 64s2, 128, 128s2, 256, 256s2, 512, 512s2
-            layers += [nn.Conv2d(c_in, c_out, 3, stride, 1, bias=i == 0)]
+            kernel = stride_kernel if stride == 2 else 3
+            layers += [nn.Conv2d(c_in, c_out, kernel, stride, 1, bias=i == 0)]
             layers += [nn.BatchNorm2d(c_out)] if i else []
             layers += [nn.LeakyReLU(0.2)]
             c_in = c_out

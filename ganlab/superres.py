@@ -397,3 +397,30 @@ def critic_accuracy(real: list[Tensor], fake: list[Tensor], patch: int = 32, ste
     with torch.no_grad():
         guess = torch.cat([critic(x_test[i:i + 256]).squeeze(1) for i in range(0, len(x_test), 256)]) > 0
     return (guess == y_test.bool()).float().mean().item()
+
+
+def patch_distance(real: list[Tensor], fake: list[Tensor], patch_size: int = 7) -> float:
+    """How far the SR images' small patches are, as a distribution, from the real images': lower is more natural.
+
+    Blau & Michaeli's perceptual quality is a divergence between the distribution of outputs and
+    that of natural images. This one is the Fréchet (Wasserstein-2) distance between Gaussian fits
+    of all ``patch_size`` square patches of each HR image and of its SR output
+    (``ganlab.singan.patch_fid``), averaged over the image pairs: their means, and through the
+    covariances the contrast and power spectrum of the texture within ``patch_size`` px. Blur,
+    which removes fine texture, moves it; so does invented texture of the wrong strength. It needs
+    no training and cannot be fooled by PSNR, but being Gaussian it sees only second-order
+    statistics: a regular grid or an odd grain of the right energy passes it, where a trained
+    critic (``critic_accuracy``) can catch them. ``real``, ``fake``: lists of images (3, H, W) in [-1, 1].
+    """
+    from .singan import patch_fid
+
+    for name, images in (("real", real), ("fake", fake)):
+        if not isinstance(images, (list, tuple)) or not images:
+            raise TypeError(f"{name} must be a non-empty list of images (3, H, W), got {type(images).__name__}")
+    if len(real) != len(fake):
+        raise ValueError(f"real and fake must pair up (HR and SR of the same images): got {len(real)} and {len(fake)}")
+    validate.integer("patch_size", patch_size)
+    for k, (a, b) in enumerate(zip(real, fake)):
+        validate.tensor(f"real[{k}]", a, shape=(3, "H", "W"))
+        validate.tensor(f"fake[{k}]", b, shape=tuple(a.shape), hint=" (the shape of its real image)")
+    return sum(patch_fid(a, b.clamp(-1.0, 1.0), patch_size) for a, b in zip(real, fake)) / len(real)

@@ -148,6 +148,33 @@ def test_the_papers_discriminator_by_hand():
     assert sum(p.numel() for p in D.parameters()) == convs + dense
 
 
+def _input_gradient(D, size):
+    """The gradient, with respect to a flat white image, of the sum of D's features: D's backward pattern alone."""
+    x = torch.ones(1, 3, size, size, requires_grad=True)
+    D.features(x).sum().backward()
+    return x.grad[0, 0, 32:-32, 32:-32]  # away from the borders, which the deepest layers see from 30 px in
+
+
+def test_the_stride_kernel_sets_the_four_stride_2_layers_and_4_removes_the_backward_checkerboard():
+    torch.manual_seed(0)
+    D3, D4 = SRDiscriminator(128, 4, 8, stride_kernel=3).eval(), SRDiscriminator(128, 4, 8, stride_kernel=4).eval()
+    kernels = lambda D: [m.kernel_size[0] for m in D.features if isinstance(m, nn.Conv2d)]  # noqa: E731
+    assert kernels(D3) == [3] * 8 and kernels(D4) == [3, 4] * 4
+    assert D4(images(2, 3, 128, 128)).shape == (2,)  # the same sizes at every layer
+    for D in (D3, D4):  # every weight 1, every bias 0: only the layers' overlaps shape the gradient
+        for m in D.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.ones_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def unevenness(g):  # how much the gradient varies over a flat image, relative to its mean
+        return (g.std() / g.mean()).item()
+
+    assert unevenness(_input_gradient(D3, 128)) > 0.1  # 3x3 kernels at stride 2 cover pixels unevenly (0.16): a grid
+    assert unevenness(_input_gradient(D4, 128)) < 1e-5  # 4x4 kernels at stride 2 cover every pixel equally
+
+
 def test_discriminator_patch_must_be_a_multiple_of_16():
     with pytest.raises(ValueError, match="multiple of 16"):
         SRDiscriminator(40)

@@ -13,8 +13,8 @@ from PIL import Image
 from ganlab.data import DownloadNotAllowed
 from ganlab.images import NATURAL_IMAGES, natural_image
 from ganlab.superres import (HELD_OUT, SCALE, TRAIN_IMAGES, SRPatches, benchmark_images, critic_accuracy,
-                             crop_to_multiple, degrade, held_out_images, psnr_y, quantize, rgb_to_y, ssim_y,
-                             upscale_bicubic)
+                             crop_to_multiple, degrade, held_out_images, patch_distance, psnr_y, quantize, rgb_to_y,
+                             ssim_y, upscale_bicubic)
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
@@ -422,3 +422,22 @@ def test_critic_accuracy_refuses_sets_that_do_not_pair_up(textures):
         critic_accuracy(textures, [textures[0], textures[1][:, :, :64]])
     with pytest.raises(ValueError, match="patch must be an integer >= 16"):
         critic_accuracy(textures, textures, patch=8)
+
+
+def test_patch_distance_is_zero_for_the_real_images_and_grows_with_blur(textures):
+    assert patch_distance(textures, [x.clone() for x in textures]) == pytest.approx(0.0, abs=1e-9)
+    blurred = [_box_blur(x) for x in textures]
+    mild = [(x + b) / 2 for x, b in zip(textures, blurred)]  # half the texture removed
+    assert 0 < patch_distance(textures, mild) < patch_distance(textures, blurred)
+    # the average of the per-image distances: one image changed alone moves it by half its own distance
+    one = patch_distance(textures[:1], blurred[:1])
+    assert patch_distance(textures, [blurred[0], textures[1]]) == pytest.approx(one / 2, rel=1e-9)
+
+
+def test_patch_distance_refuses_sets_that_do_not_pair_up(textures):
+    with pytest.raises(TypeError, match="real must be a non-empty list"):
+        patch_distance([], [])
+    with pytest.raises(ValueError, match="pair up"):
+        patch_distance(textures, textures[:1])
+    with pytest.raises(ValueError, match=r"fake\[1\] should have shape \(3, 64, 96\)"):
+        patch_distance(textures, [textures[0], textures[1][:, :, :64]])

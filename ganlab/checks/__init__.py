@@ -16,8 +16,8 @@ from .ch03_latent import check_lerp, check_slerp
 from .ch04 import check_bilinear_updates, check_ema_update, check_projection_logit, check_truncated_normal
 from .ch05 import check_adain, check_equalized_weight, check_fade_in, check_minibatch_stddev
 from .ch05_singan import check_laplacian_pyramid, check_noise_amplitudes, check_reconstruct, check_singan_g_loss
-from .ch06 import (check_content_loss, check_degrade, check_interpolate_networks, check_pixel_shuffle, check_psnr,
-                   check_residual_block, check_rgb_to_y, check_srgan_g_loss)
+from .ch06 import check_degrade, check_pixel_shuffle, check_psnr, check_rgb_to_y
+from .ch06_srgan import check_content_loss, check_interpolate_networks, check_residual_block, check_srgan_g_loss
 from .core import CheckFailed
 
 __all__ = [
