@@ -243,6 +243,33 @@ def _result(G: nn.Module, config, history: History, seconds: float, scale: int) 
             "threads": torch.get_num_threads(), "config": dataclasses.asdict(config)}
 
 
+def _run(step, state: dict, identity: dict, config, G: SRResNet, before: dict[str, nn.Module], scale: int,
+         resume: bool, progress: bool) -> dict:
+    """Both recipes' loop and ending: ``run_steps`` on ``config.out``, then (unless stopped or already done) the
+    scores, crops.png (``before``'s networks beside this one's G), losses.png and metrics.json."""
+    out = Path(config.out)
+    began = time.perf_counter()
+    history = train_in_folder(out, config, lambda: run_steps(
+        step, steps=config.steps, state=state, config=identity, checkpoint=out / "checkpoint.pt", resume=resume,
+        lr_factor=_lr_factor(config.steps, config.lr_decay), log_every=max(1, config.steps // 100),
+        checkpoint_every=max(1, config.steps // 10), progress=progress))
+    if history.interrupted:
+        result = {"status": "interrupted", "steps_done": history.last_step, "config": dataclasses.asdict(config)}
+        write_metrics(out, result)
+        return result
+    done = nothing_to_do(out, history, config.steps)
+    if done is not None:
+        return done
+    G = G.cpu()
+    result = _result(G, config, history, time.perf_counter() - began, scale)
+    if before:  # SRGAN: where it started
+        result["psnr_init"] = evaluate_sr(before["SRResNet"], scale)
+    save_crops(out / "crops.png", {**before, ("SRGAN" if before else "SRResNet"): G}, scale)
+    _save_losses(history, out / "losses.png")
+    write_metrics(out, result)
+    return result
+
+
 # --------------------------------------------------------------------------- SRResNet
 def train_srresnet(config: SRResNetConfig, resume: bool = False, progress: bool = True) -> dict:
     """Train SRResNet on the pixel loss, write the run folder ``config.out``, return its metrics (as metrics.json)."""
@@ -267,25 +294,8 @@ def train_srresnet(config: SRResNetConfig, resume: bool = False, progress: bool 
             opt.step()
             return {"loss_pixel": loss.item()}
 
-        began = time.perf_counter()
-        history = train_in_folder(out, config, lambda: run_steps(
-            step, steps=config.steps, state={"G": G, "opt": opt, "crops": crops},
-            config=run_identity("srresnet", config), checkpoint=out / "checkpoint.pt", resume=resume,
-            lr_factor=_lr_factor(config.steps, config.lr_decay), log_every=max(1, config.steps // 100),
-            checkpoint_every=max(1, config.steps // 10), progress=progress))
-        if history.interrupted:
-            result = {"status": "interrupted", "steps_done": history.last_step, "config": dataclasses.asdict(config)}
-            write_metrics(out, result)
-            return result
-        done = nothing_to_do(out, history, config.steps)
-        if done is not None:
-            return done
-        G = G.cpu()
-        result = _result(G, config, history, time.perf_counter() - began, config.scale)
-        save_crops(out / "crops.png", {"SRResNet": G}, config.scale)
-        _save_losses(history, out / "losses.png")
-        write_metrics(out, result)
-        return result
+        state = {"G": G, "opt": opt, "crops": crops}
+        return _run(step, state, run_identity("srresnet", config), config, G, {}, config.scale, resume, progress)
 
 
 def load_srresnet(out: str | os.PathLike) -> SRResNet:
@@ -408,26 +418,9 @@ def train_srgan(config: SRGANConfig, resume: bool = False, progress: bool = True
                     "loss_pixel": pixel.item(), "d_real": torch.sigmoid(d_real).mean().item(),
                     "d_fake": torch.sigmoid(d_fake).mean().item()}
 
-        began = time.perf_counter()
-        history = train_in_folder(out, config, lambda: run_steps(
-            step, steps=config.steps, state={"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "crops": crops},
-            config=_srgan_identity(config, init["config"]), checkpoint=out / "checkpoint.pt", resume=resume,
-            lr_factor=_lr_factor(config.steps, config.lr_decay), log_every=max(1, config.steps // 100),
-            checkpoint_every=max(1, config.steps // 10), progress=progress))
-        if history.interrupted:
-            result = {"status": "interrupted", "steps_done": history.last_step, "config": dataclasses.asdict(config)}
-            write_metrics(out, result)
-            return result
-        done = nothing_to_do(out, history, config.steps)
-        if done is not None:
-            return done
-        G = G.cpu()
-        result = _result(G, config, history, time.perf_counter() - began, arch.scale)
-        result["psnr_init"] = evaluate_sr(G_start, arch.scale)
-        save_crops(out / "crops.png", {"SRResNet": G_start, "SRGAN": G}, arch.scale)
-        _save_losses(history, out / "losses.png")
-        write_metrics(out, result)
-        return result
+        state = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "crops": crops}
+        return _run(step, state, _srgan_identity(config, init["config"]), config, G, {"SRResNet": G_start}, arch.scale,
+                    resume, progress)
 
 
 def _metrics(out: Path) -> dict:

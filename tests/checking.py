@@ -46,3 +46,12 @@ def assert_same_state(a: dict, b: dict) -> None:
     for name in ("opt_g", "opt_d"):
         for p, state in a[name]["state"].items():
             assert all(torch.equal(v, b[name]["state"][p][k]) for k, v in state.items()), f"{name} differs"
+
+
+def run(check, right: dict, wrong: dict, name: str, capsys) -> None:
+    """One parametrised case: a right answer passes, a wrong one fails naming its mistake."""
+    if name in right:
+        passes(check, right[name], capsys)
+    else:
+        fn, words = wrong[name]
+        fails(check, fn, f"{check.__name__} failed", *words)

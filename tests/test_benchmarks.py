@@ -134,3 +134,18 @@ def test_multiscale_models_benchmark_trains_every_model_and_summarises_over_seed
     rows = out.read_text().splitlines()
     assert rows[0].startswith("model,seed,steps,fid") and len(rows) == 11
     assert [row.split(",")[2] for row in rows[1:]] == ["10"] * 4 + ["3"] * 2 + ["10"] * 4  # updates done
+
+
+def test_super_resolution_benchmark_scores_every_method(tmp_path):
+    out = tmp_path / "sr.csv"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "super_resolution.py"), "--fast", "--runs",
+                             str(tmp_path / "runs"), "--alphas", "0.5", "--critic-seeds", "1", "--threads", "1",
+                             "--csv", str(out)], capture_output=True, text=True, check=True, timeout=300)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("super-resolution x4 on the held-out images: SRResNet 16 channels, 2 blocks, 30 updates")
+    rows = [line.split(" | ")[0].lstrip("| ") for line in lines if line.startswith("| ") and "---" not in line]
+    assert rows == ["method", "bicubic", "bicubic (Pillow)", "SRResNet", "alpha 0.5", "SRGAN"]
+    assert (tmp_path / "runs" / "srresnet" / "checkpoint.pt").is_file() and (tmp_path / "runs" / "srgan").is_dir()
+    csv_rows = out.read_text().splitlines()
+    assert csv_rows[0] == "method,image,psnr,ssim,consistency_psnr,patch_distance,critic_accuracy"
+    assert len(csv_rows) == 1 + 5 * 2  # a row per method and held-out image

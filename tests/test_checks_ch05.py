@@ -17,18 +17,9 @@ from ganlab.progressive import MinibatchStdDev
 from ganlab.singan import resize
 from ganlab.singan_train import noise_amplitude
 from ganlab.stylegan import adain
-from checking import fails, passes
+from checking import fails, run
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def run(check, right: dict, wrong: dict, name: str, capsys) -> None:
-    """One parametrised case: a right answer passes, a wrong one fails naming its mistake."""
-    if name in right:
-        passes(check, right[name], capsys)
-    else:
-        fn, words = wrong[name]
-        fails(check, fn, f"{check.__name__} failed", *words)
 
 
 # ---------------------------------------------------------------- the Laplacian pyramid

@@ -15,18 +15,9 @@ from ganlab.losses import g_loss_nonsaturating
 from ganlab.srgan import IMAGENET_MEAN, IMAGENET_STD, FeatureExtractor, content_loss, imagenet_normalize
 from ganlab.srgan import interpolate_networks, random_features
 from ganlab.superres import degrade, rgb_to_y
-from checking import fails, passes
+from checking import fails, passes, run
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-def run(check, right: dict, wrong: dict, name: str, capsys) -> None:
-    """One parametrised case: a right answer passes, a wrong one fails naming its mistake."""
-    if name in right:
-        passes(check, right[name], capsys)
-    else:
-        fn, words = wrong[name]
-        fails(check, fn, f"{check.__name__} failed", *words)
 
 
 # ---------------------------------------------------------------- the degradation

@@ -110,14 +110,14 @@ def test_defaults_fast_mode_and_the_papers_settings():
     assert sum(p.numel() for p in G.parameters()) == sum(p.numel() for p in SRResNet().parameters())  # the paper's
     assert not G.bicubic_skip
     gan = SRGANConfig()
-    assert (gan.content, gan.adversarial_weight, gan.lr, gan.steps, gan.d_width, gan.d_dense) == (
-        "random", 1e-3, 1e-4, 1500, 32, 256)
+    assert (gan.content, gan.adversarial_weight, gan.lr, gan.steps, gan.d_width, gan.d_dense, gan.d_stride_kernel) == (
+        "random", 1e-3, 1e-4, 1000, 16, 128, 4)
     fast_gan = default_srgan()
     assert (fast_gan.steps, fast_gan.d_width, fast_gan.d_dense) == (20, 8, 32)
     paper_gan = paper_srgan()
     assert (paper_gan.content, paper_gan.d_width, paper_gan.d_dense, paper_gan.lr_patch, paper_gan.steps) == (
         "vgg19", 64, 1024, 24, 200_000)
-    assert paper_gan.adversarial_weight == 1e-3 and paper_gan.lr == 1e-4
+    assert paper_gan.adversarial_weight == 1e-3 and paper_gan.lr == 1e-4 and paper_gan.d_stride_kernel == 3
 
 
 def test_configs_refuse_bad_settings():
