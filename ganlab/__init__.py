@@ -9,7 +9,7 @@
 
 from . import (augment, checkpoint, checks, classifier, convnets, data, env, image_metrics, images, lapgan, lapgan_train,
                latent, losses, loop, metrics, multiscale, nets, plot, progressive, progressive_train, pyramids, singan,
-               singan_train, sr_train, srgan, stylegan, superres, train)
+               singan_train, sr_train, srgan, stylegan, superres, train, vae, vae_train)
 from .checkpoint import CheckpointError, CheckpointWriteError, load_checkpoint, save_checkpoint
 from .classifier import MNISTClassifier, load_classifier
 from .augment import Augmented, DiffAugment
@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "augment", "checkpoint", "checks", "classifier", "convnets", "data", "env", "image_metrics", "images", "lapgan", "lapgan_train", "latent",
     "losses", "loop", "metrics", "multiscale", "nets", "plot", "progressive", "progressive_train", "pyramids", "singan",
-    "singan_train", "sr_train", "srgan", "stylegan", "superres", "train",
+    "singan_train", "sr_train", "srgan", "stylegan", "superres", "train", "vae", "vae_train",
     "CheckpointError", "CheckpointWriteError", "load_checkpoint", "save_checkpoint",
     "MNISTClassifier", "load_classifier",
     "Augmented", "DiffAugment",

@@ -239,3 +239,24 @@ class LiveToyPlot:
         clear_output(wait=True)
         display(fig)
         plt.close(fig)
+
+
+def save_panels(history: dict[str, Sequence[float]], path, log_scale: Sequence[str] = ()) -> None:
+    """One small panel per logged value of ``history`` (a ``History``) against its steps, written to ``path``;
+    the values named in ``log_scale`` on a log axis. For families whose logs are not a GAN's pair of losses."""
+    if not isinstance(history, dict) or "step" not in history:
+        raise TypeError(f"history must be the History a training run returned (a dict with 'step'), got "
+                        f"{type(history).__name__}")
+    names = [k for k in history if k != "step"]
+    if not names:
+        raise ValueError("history has no logged values to draw, only steps")
+    fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names), 2.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        ax.plot(history["step"], history[name], lw=0.8)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("step")
+        if name in log_scale and min(history[name]) > 0:
+            ax.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

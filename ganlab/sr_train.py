@@ -41,6 +41,7 @@ from .checkpoint import CheckpointError, read_checkpoint, restore
 from .env import fast, get_device, seed_everything
 from .loop import History, run_steps
 from .losses import d_loss_bce, g_loss_nonsaturating
+from .plot import save_panels
 from .recipes import cpu_threads, finished_metrics, nothing_to_do, run_identity, train_in_folder, write_metrics
 from .srgan import SRDiscriminator, SRResNet, content_loss, random_features, vgg19_features
 from .superres import SCALE, HELD_OUT, SRPatches, held_out_images, psnr_y, ssim_y, upscale_bicubic
@@ -208,22 +209,6 @@ def save_crops(path: Path, models: dict[str, nn.Module], scale: int = SCALE, siz
     plt.close(fig)
 
 
-def _save_losses(history: History, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    names = [k for k in history if k != "step"]
-    fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names), 2.8), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        ax.plot(history["step"], history[name], lw=0.8)
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("step")
-        if name.startswith("loss_pixel") or name.startswith("loss_content"):
-            ax.set_yscale("log")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def _lr_factor(steps: int, decay: float):
     start = round(steps * (1 - decay))  # constant until here, then linear to 0 at ``steps``
     # step i trains with the rate of the step before it is taken, so the last step still moves (as TrainConfig)
@@ -265,7 +250,7 @@ def _run(step, state: dict, identity: dict, config, G: SRResNet, before: dict[st
     if before:  # SRGAN: where it started
         result["psnr_init"] = evaluate_sr(before["SRResNet"], scale)
     save_crops(out / "crops.png", {**before, ("SRGAN" if before else "SRResNet"): G}, scale)
-    _save_losses(history, out / "losses.png")
+    save_panels(history, out / "losses.png", log_scale=("loss_pixel", "loss_content"))
     write_metrics(out, result)
     return result
 

@@ -56,7 +56,7 @@ from torch import nn
 
 import ganlab
 from ganlab import (augment, classifier, cli, convnets, data, env, image_metrics, images, lapgan, latent, losses,
-                    metrics, multiscale, nets, plot, progressive, pyramids, singan, srgan, stylegan, superres)
+                    metrics, multiscale, nets, plot, progressive, pyramids, singan, srgan, stylegan, superres, vae)
 
 BAD_INPUT = (ValueError, TypeError)
 NAN, INF = float("nan"), float("inf")
@@ -562,6 +562,9 @@ CASES: list[Case] = [
     C("image_metrics.evaluate_images", "real pixels 0..255",
       lambda: image_metrics.evaluate_images(digits(8), real=digits(8, 0, 255)), ("real images", "[-1, 1]", "255")),
     # ---- plot
+    C("plot.save_panels", "a dict without steps", lambda: plot.save_panels({"loss": [1.0]}, "x.png"),
+      ("history", "History", "dict")),
+    C("plot.save_panels", "steps only", lambda: plot.save_panels({"step": [1]}, "x.png"), ("history", "only steps")),
     C("plot.plot_limits", "the mixture's name", lambda: plot.plot_limits("ring"),
       ("mixture", "GaussianMixture", "str")),
     C("plot.plot_limits", "margin negative", lambda: plot.plot_limits(data.ring(), margin=-1.0),
@@ -1432,6 +1435,125 @@ def _sr_cases() -> list[Case]:
 
 CASES += _sr_cases()
 
+
+def vae_model(decoder: str = "bernoulli") -> nn.Module:
+    return vae.ConvVAE(latent_dim=4, width=4, decoder=decoder)
+
+
+def _vae_cases() -> list[Case]:
+    """Chapter 07: the VAE (ganlab.vae)."""
+    return [
+        C("vae.to_unit", "a list", lambda: vae.to_unit([0.5]), ("x", "torch.Tensor", "list")),
+        C("vae.to_unit", "pixels 0..255 (would be 'grey levels' up to 128)", lambda: vae.to_unit(digits(2, 0, 255)),
+          ("x", "[-1, 1]")),
+        C("vae.ConvVAE", "latent_dim 0", lambda: vae.ConvVAE(latent_dim=0), ("latent_dim", "positive", "0")),
+        C("vae.ConvVAE", "width a string", lambda: vae.ConvVAE(width="8"), ("width", "integer", "str")),
+        C("vae.ConvVAE", "an unknown decoder", lambda: vae.ConvVAE(decoder="poisson"),
+          ("decoder", "'poisson'", "bernoulli")),
+        C("vae.ConvVAE", "sigma 0", lambda: vae.ConvVAE(decoder="gaussian", sigma=0.0), ("sigma", "positive", "0.0")),
+        C("vae.ConvVAE.encode", "pixels 0..255", lambda: vae_model().encode(digits(2, 0, 255)),
+          ("x", "[-1, 1]", "x / 127.5 - 1")),
+        C("vae.ConvVAE.encode", "8 px digits", lambda: vae_model().encode(digits(2, side=8)),
+          ("x", "(N, 1, 28, 28)", "(2, 1, 8, 8)")),
+        C("vae.ConvVAE.encode", "float64 x for float32 weights", lambda: vae_model().encode(digits(2).double()),
+          ("x", "torch.float32", "torch.float64")),
+        C("vae.ConvVAE.decode", "z of the wrong width", lambda: vae_model().decode(torch.zeros(2, 3)),
+          ("z", "(N, 4)", "(2, 3)")),
+        C("vae.ConvVAE.decode", "integer z", lambda: vae_model().decode(ints(2, 4)), ("z", "torch.float32", "int64")),
+        C("vae.ConvVAE.decode", "float64 z for float32 weights", lambda: vae_model().decode(torch.zeros(2, 4).double()),
+          ("z", "torch.float32", "torch.float64")),
+        C("vae.ConvVAE.forward", "x a numpy array", lambda: vae_model()(digits(2).numpy()),
+          ("x", "torch.Tensor", "numpy")),
+        C("vae.ConvVAE.forward", "generator a seed (torch's randn() overloads)",
+          lambda: vae_model()(digits(2), generator=0), ("generator must be", "torch.Generator", "int")),
+        C("vae.ConvVAE.mean_image", "params a list", lambda: vae_model().mean_image([0.0]),
+          ("params", "torch.Tensor", "list")),
+        C("vae.ConvVAE.mean_image", "params of codes, not images (was sigmoid of them)",
+          lambda: vae_model().mean_image(torch.zeros(2, 4)), ("params", "(N, 1, 28, 28)", "(2, 4)")),
+        C("vae.ConvVAE.sample", "n 0", lambda: vae_model().sample(0), ("n", "positive", "0")),
+        C("vae.ConvVAE.sample", "n fractional", lambda: vae_model().sample(2.5), ("n", "integer", "float")),
+        C("vae.ConvVAE.sample", "generator a seed (torch's randn() overloads)",
+          lambda: vae_model().sample(2, generator=0), ("generator must be", "torch.Generator", "int")),
+        C("vae.ConvVAE.log_likelihood", "x of another shape (Gaussian decoder)",
+          lambda: vae_model("gaussian").log_likelihood(torch.zeros(2, 1, 28, 28), digits(2, side=8)),
+          ("x", "(2, 1, 28, 28)", "(2, 1, 8, 8)")),
+        C("vae.ConvVAE.log_likelihood", "x of another shape (Bernoulli decoder: the message says target)",
+          lambda: vae_model().log_likelihood(torch.zeros(2, 1, 28, 28), digits(2, side=8)),
+          ("x", "(2, 1, 28, 28)", "(2, 1, 8, 8)")),
+        C("vae.ConvVAE.log_likelihood", "x of 0..255 (was a silent, meaningless likelihood)",
+          lambda: vae_model().log_likelihood(torch.zeros(2, 1, 28, 28), digits(2, 0, 255)), ("x", "[-1, 1]")),
+        C("vae.reparameterize", "mu one-dimensional", lambda: vae.reparameterize(torch.zeros(4), torch.zeros(4)),
+          ("mu", "(N, D)", "(4,)")),
+        C("vae.reparameterize", "logvar of another shape",
+          lambda: vae.reparameterize(torch.zeros(4, 3), torch.zeros(4, 2)), ("logvar", "(4, 3)", "(4, 2)")),
+        C("vae.reparameterize", "generator a seed (torch's randn() overloads)",
+          lambda: vae.reparameterize(torch.zeros(4, 3), torch.zeros(4, 3), 0),
+          ("generator must be", "torch.Generator", "int")),
+        C("vae.gaussian_kl", "mu a list", lambda: vae.gaussian_kl([[0.0]], torch.zeros(1, 1)),
+          ("mu", "torch.Tensor", "list")),
+        C("vae.gaussian_kl", "logvar of another shape", lambda: vae.gaussian_kl(torch.zeros(4, 3), torch.zeros(3)),
+          ("logvar", "(4, 3)", "(3,)")),
+        C("vae.gaussian_kl", "a NaN logvar", lambda: vae.gaussian_kl(torch.zeros(2, 2), with_nan(torch.zeros(2, 2))),
+          ("logvar", "NaN")),
+        C("vae.bernoulli_log_likelihood", "target of another shape",
+          lambda: vae.bernoulli_log_likelihood(torch.zeros(2, 1, 28, 28), torch.zeros(2, 1, 8, 8)),
+          ("target", "(2, 1, 28, 28)", "(2, 1, 8, 8)")),
+        C("vae.bernoulli_log_likelihood", "integer targets",
+          lambda: vae.bernoulli_log_likelihood(torch.zeros(2, 4), ints(2, 4)), ("target", "floating-point", "int64")),
+        C("vae.bernoulli_log_likelihood", "one-dimensional logits (no image axis to sum over)",
+          lambda: vae.bernoulli_log_likelihood(torch.zeros(4), torch.zeros(4)), ("logits", "(N, ...)", "(4,)")),
+        C("vae.bernoulli_log_likelihood", "targets in [-1, 1], to_unit forgotten (was a silent number)",
+          lambda: vae.bernoulli_log_likelihood(torch.zeros(2, 4), -torch.ones(2, 4)), ("target", "[0, 1]")),
+        C("vae.continuous_bernoulli_log_likelihood", "target of another shape",
+          lambda: vae.continuous_bernoulli_log_likelihood(torch.zeros(2, 4), torch.zeros(2, 3)),
+          ("target", "(2, 4)", "(2, 3)")),
+        C("vae.continuous_bernoulli_log_likelihood", "logits a numpy array",
+          lambda: vae.continuous_bernoulli_log_likelihood(np.zeros((2, 4)), torch.zeros(2, 4)),
+          ("logits", "torch.Tensor", "numpy")),
+        C("vae.continuous_bernoulli_log_likelihood", "a target of 2 (validate_args=False: a silent number)",
+          lambda: vae.continuous_bernoulli_log_likelihood(torch.zeros(2, 4), torch.full((2, 4), 2.0)),
+          ("target", "[0, 1]")),
+        C("vae.gaussian_log_likelihood", "sigma 0", lambda: vae.gaussian_log_likelihood(torch.zeros(2, 4),
+          torch.zeros(2, 4), 0.0), ("sigma", "positive", "0.0")),
+        C("vae.gaussian_log_likelihood", "sigma a string", lambda: vae.gaussian_log_likelihood(torch.zeros(2, 4),
+          torch.zeros(2, 4), "0.1"), ("sigma", "number", "str")),
+        C("vae.gaussian_log_likelihood", "x of another shape",
+          lambda: vae.gaussian_log_likelihood(torch.zeros(2, 4), torch.zeros(4, 2), 0.1), ("x", "(2, 4)", "(4, 2)")),
+        C("vae.negative_elbo", "model a state dict", lambda: vae.negative_elbo(vae_model().state_dict(), digits(2)),
+          ("model", "a ConvVAE", "OrderedDict")),
+        C("vae.negative_elbo", "beta negative", lambda: vae.negative_elbo(vae_model(), digits(2), beta=-1.0),
+          ("beta", "non-negative", "-1.0")),
+        C("vae.negative_elbo", "free_bits negative", lambda: vae.negative_elbo(vae_model(), digits(2), free_bits=-0.5),
+          ("free_bits", "non-negative", "-0.5")),
+        C("vae.negative_elbo", "beta NaN", lambda: vae.negative_elbo(vae_model(), digits(2), beta=NAN),
+          ("beta", "non-negative", "nan")),
+        C("vae.negative_elbo", "x pixels 0..255", lambda: vae.negative_elbo(vae_model(), digits(2, 0, 255)),
+          ("x", "[-1, 1]")),
+        C("vae.importance_weighted_bound", "k 0", lambda: vae.importance_weighted_bound(vae_model(), digits(2), k=0),
+          ("k", "positive", "0")),
+        C("vae.importance_weighted_bound", "k fractional",
+          lambda: vae.importance_weighted_bound(vae_model(), digits(2), k=2.5), ("k", "integer", "float")),
+        C("vae.importance_weighted_bound", "model a generator",
+          lambda: vae.importance_weighted_bound(dc_g(), digits(2)), ("model", "a ConvVAE", "DCGANGenerator")),
+        C("vae.importance_weighted_bound", "8 px digits",
+          lambda: vae.importance_weighted_bound(vae_model(), digits(2, side=8)), ("x", "(N, 1, 28, 28)")),
+        C("vae.latent_traversal", "dim past the last", lambda: vae.latent_traversal(vae_model(), torch.zeros(4), 4,
+          torch.zeros(3)), ("dim", "from 0 to 3", "4")),
+        C("vae.latent_traversal", "dim negative", lambda: vae.latent_traversal(vae_model(), torch.zeros(4), -1,
+          torch.zeros(3)), ("dim", "from 0 to 3", "-1")),
+        C("vae.latent_traversal", "a batch of codes", lambda: vae.latent_traversal(vae_model(), torch.zeros(2, 4), 0,
+          torch.zeros(3)), ("z", "(4,)", "(2, 4)")),
+        C("vae.latent_traversal", "values two-dimensional", lambda: vae.latent_traversal(vae_model(), torch.zeros(4), 0,
+          torch.zeros(3, 1)), ("values", "(V,)", "(3, 1)")),
+        C("vae.latent_traversal", "no values", lambda: vae.latent_traversal(vae_model(), torch.zeros(4), 0,
+          torch.zeros(0)), ("values", "empty")),
+        C("vae.latent_traversal", "model a string", lambda: vae.latent_traversal("vae", torch.zeros(4), 0,
+          torch.zeros(3)), ("model", "a ConvVAE", "str")),
+    ]
+
+
+CASES += _vae_cases()
+
 # Public names with no case, and why. Anything else public must have a case above.
 NOT_SWEPT: dict[str, str] = {
     "data.DownloadNotAllowed": "an exception class: raised by the library, not called with user input",
@@ -1465,7 +1587,7 @@ NOT_SWEPT: dict[str, str] = {
 MODULES = ("data", "augment", "nets", "convnets", "losses", "metrics", "image_metrics", "latent", "plot", "classifier", "env",
            "amp", "train", "loop", "checkpoint", "recipes", "image_recipes", "cli", "images", "pyramids", "stylegan",
            "progressive", "progressive_train", "singan", "singan_train", "multiscale", "lapgan", "lapgan_train",
-           "superres", "srgan", "sr_train")
+           "superres", "srgan", "sr_train", "vae")
 
 
 # --------------------------------------------------------------------------- the checks

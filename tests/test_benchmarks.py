@@ -149,3 +149,17 @@ def test_super_resolution_benchmark_scores_every_method(tmp_path):
     csv_rows = out.read_text().splitlines()
     assert csv_rows[0] == "method,image,psnr,ssim,consistency_psnr,patch_distance,critic_accuracy"
     assert len(csv_rows) == 1 + 5 * 2  # a row per method and held-out image
+
+
+def test_vae_benchmark_trains_each_beta_and_reports_rate_and_distortion(tmp_path):
+    out = tmp_path / "vae.csv"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vae.py"), "--fast", "--betas", "1", "4",
+                             "--runs", str(tmp_path / "runs"), "--csv", str(out)], capture_output=True, text=True,
+                            check=True, timeout=300)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("VAE benchmark: 40 steps per run, betas [1.0, 4.0]")
+    rows = [line.split(" | ") for line in lines if line.startswith("| ") and line[2].isdigit()]
+    assert [row[0].lstrip("| ") for row in rows] == ["1", "4"]
+    rate = {row[0].lstrip("| "): float(row[5]) for row in rows}
+    assert rate["4"] < rate["1"]  # a heavier KL weight buys a lower rate
+    assert out.read_text().splitlines()[0].startswith("beta,free_bits,seed,elbo,iwae,distortion,rate")

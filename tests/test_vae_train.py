@@ -1,0 +1,99 @@
+"""The VAE recipe: its run folder, exact resume, load-or-train, the command line."""
+
+import json
+import os
+import signal
+
+import pytest
+import torch
+
+import ganlab.vae
+from ganlab import cli
+from ganlab.checkpoint import CheckpointError, read_checkpoint
+from ganlab.vae import ConvVAE
+from ganlab.vae_train import VAEConfig, default_vae, load_or_train_vae, load_vae, train_vae
+from test_resume import assert_identical, python_sigint_handler  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def tiny(out, **overrides) -> VAEConfig:
+    return default_vae(latent_dim=4, width=4, steps=8, batch_size=16, eval_samples=20, iwae_k=2, out=str(out),
+                       **overrides)
+
+
+def test_a_run_writes_its_folder_and_scores_in_nats_per_image(tmp_path):
+    r = train_vae(tiny(tmp_path / "a"), progress=False)
+    assert r["status"] == "finished" and r["steps_done"] == 8
+    for name in ("samples.png", "reconstructions.png", "losses.png", "metrics.json", "checkpoint.pt"):
+        assert (tmp_path / "a" / name).is_file(), name
+    assert r["elbo"] == pytest.approx(-(r["reconstruction"] + r["kl"]), rel=1e-5)
+    assert 100 < r["reconstruction"] < 800  # a sum over 784 pixels: hundreds of nats, not a per-pixel mean
+    assert r["iwae"] > r["elbo"] - 1.0  # k = 2 is at least the ELBO, up to sampling noise
+    assert {"fid", "precision", "recall", "classes_covered"} <= r.keys()
+    history = read_checkpoint(tmp_path / "a" / "checkpoint.pt")["history"]
+    assert set(history) >= {"step", "loss", "reconstruction", "kl", "elbo", "beta"}
+
+
+def test_kl_warmup_ramps_beta_and_beta_scales_the_loss(tmp_path):
+    train_vae(tiny(tmp_path / "w", beta=2.0, kl_warmup=0.5), progress=False)
+    betas = read_checkpoint(tmp_path / "w" / "checkpoint.pt")["history"]["beta"]
+    assert betas == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.0, 2.0, 2.0, 2.0])  # 4 warm-up steps of 8, up to beta 2
+    h = read_checkpoint(tmp_path / "w" / "checkpoint.pt")["history"]
+    for loss, rec, kl, beta in zip(h["loss"], h["reconstruction"], h["kl"], h["beta"]):
+        assert loss == pytest.approx(rec + beta * kl, rel=1e-5)
+
+
+def ctrl_c_at_step(monkeypatch, n):
+    real, calls = ganlab.vae_train.negative_elbo, []
+
+    def negative_elbo(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == n:
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ganlab.vae_train, "negative_elbo", negative_elbo)
+    return lambda: monkeypatch.setattr(ganlab.vae_train, "negative_elbo", real)
+
+
+def test_stop_and_resume_is_bitwise_exact(tmp_path, monkeypatch, python_sigint_handler):  # noqa: F811
+    straight = train_vae(tiny(tmp_path / "straight"), progress=False)
+    undo = ctrl_c_at_step(monkeypatch, 4)
+    stopped = train_vae(tiny(tmp_path / "stopped"), progress=False)
+    undo()
+    assert stopped["status"] == "interrupted" and stopped["steps_done"] == 4
+    assert json.loads((tmp_path / "stopped" / "metrics.json").read_text())["steps_done"] == 4
+    resumed = train_vae(tiny(tmp_path / "stopped"), resume=True, progress=False)
+    assert resumed["status"] == "finished"
+    a, b = (read_checkpoint(tmp_path / run / "checkpoint.pt") for run in ("straight", "stopped"))
+    assert_identical(a["state"], b["state"], "state")
+    assert a["history"] == b["history"]
+    assert straight["elbo"] == resumed["elbo"] and straight["fid"] == resumed["fid"]
+    again = train_vae(tiny(tmp_path / "stopped"), resume=True, progress=False)
+    assert again.get("nothing_to_do")
+
+
+def test_load_or_train_trains_once_then_loads(tmp_path):
+    config = tiny(tmp_path / "l")
+    model, metrics = load_or_train_vae(config, progress=False)
+    stamp = os.path.getmtime(tmp_path / "l" / "checkpoint.pt")
+    again, metrics_again = load_or_train_vae(config, progress=False)
+    assert os.path.getmtime(tmp_path / "l" / "checkpoint.pt") == stamp and metrics_again == metrics
+    assert isinstance(again, ConvVAE) and not again.training
+    for p, q in zip(model.parameters(), again.parameters()):
+        assert torch.equal(p, q)
+    with pytest.raises(CheckpointError, match="no VAE checkpoint"):
+        load_vae(tmp_path / "nowhere")
+
+
+def test_the_command_line_trains_a_vae(tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert cli.main(["train", "vae", "--beta", "4", "--latent-dim", "2", "--steps", "6", "--out", str(out),
+                     "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "ELBO" in text and "IWAE bound" in text and "FID" in text
+    saved = read_checkpoint(out / "checkpoint.pt")["config"]
+    assert saved["beta"] == 4.0 and saved["latent_dim"] == 2
+    with pytest.raises(SystemExit):
+        cli.main(["train", "vae", "--decoder", "poisson"])
