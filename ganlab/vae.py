@@ -247,3 +247,27 @@ def latent_traversal(model: ConvVAE, z: Tensor, dim: int, values: Tensor) -> Ten
     codes = z.expand(len(values), -1).clone()
     codes[:, dim] = values
     return model.mean_image(model.decode(codes))
+
+
+def gradient_samples(f, mu: float, sigma: float, n: int, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+    """Per-sample estimates of d/dmu E_{z ~ N(mu, sigma^2)}[f(z)] by the two classic estimators: (n,) each.
+
+    - "reparameterized": z = mu + sigma eps, the estimate f'(z) (the gradient through the sample);
+    - "score function" (REINFORCE, Williams 1992): f(z) d/dmu log N(z; mu, sigma^2) = f(z) (z - mu) / sigma^2.
+
+    Both average to the true gradient; their variances differ, often by orders of magnitude.
+    ``f`` maps a tensor of z to a tensor of values elementwise and must be differentiable (torch ops)."""
+    if not callable(f):
+        raise TypeError(f"f must be a function of z (torch ops, elementwise), got {type(f).__name__}")
+    validate.number("mu", mu)
+    validate.number("sigma", sigma, low=0, low_open=True)
+    validate.integer("n", n)
+    _check_generator(generator)
+    eps = torch.randn(n, generator=generator, dtype=torch.float64)
+    z = (mu + sigma * eps).requires_grad_(True)
+    values = f(z)
+    if not isinstance(values, Tensor) or values.shape != z.shape:
+        raise ValueError(f"f must return one value per z, shape ({n},), got "
+                         f"{tuple(values.shape) if isinstance(values, Tensor) else type(values).__name__}")
+    (pathwise,) = torch.autograd.grad(values.sum(), z)  # f'(z_i), one per sample
+    return {"reparameterized": pathwise.detach(), "score function": (values.detach() * eps / sigma)}

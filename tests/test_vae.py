@@ -378,3 +378,16 @@ def test_latent_traversal_varies_only_the_chosen_dimension():
 def test_latent_traversal_rejects_a_dimension_out_of_range(dim):
     with pytest.raises(ValueError, match="dim"):
         latent_traversal(tiny(latent_dim=4), torch.zeros(4), dim, torch.zeros(3))
+
+
+def test_both_gradient_estimators_are_unbiased_and_the_score_function_is_noisier():
+    from ganlab.vae import gradient_samples
+
+    g = gradient_samples(lambda z: z ** 2, mu=1.5, sigma=0.5, n=200_000, generator=torch.Generator().manual_seed(0))
+    for name, samples in g.items():  # d/dmu E[z^2] = d/dmu (mu^2 + sigma^2) = 2 mu = 3
+        assert samples.mean().item() == pytest.approx(3.0, abs=5 * samples.std().item() / 200_000 ** 0.5), name
+    # reparameterised: 2 z, variance 4 sigma^2 = 1; score function: z^2 eps / sigma, variance far larger
+    assert g["reparameterized"].var().item() == pytest.approx(1.0, rel=0.02)
+    assert g["score function"].var().item() > 10 * g["reparameterized"].var().item()
+    with pytest.raises(ValueError, match="one value per z"):
+        gradient_samples(lambda z: z.sum(), 0.0, 1.0, 4)

@@ -18,6 +18,8 @@ from .ch05 import check_adain, check_equalized_weight, check_fade_in, check_mini
 from .ch05_singan import check_laplacian_pyramid, check_noise_amplitudes, check_reconstruct, check_singan_g_loss
 from .ch06 import check_degrade, check_pixel_shuffle, check_psnr, check_rgb_to_y
 from .ch06_srgan import check_content_loss, check_interpolate_networks, check_residual_block, check_srgan_g_loss
+from .ch07 import check_bernoulli_log_likelihood, check_gaussian_kl, check_reparameterize
+from .ch07_elbo import check_iwae_bound, check_latent_traversal_codes, check_negative_elbo
 from .core import CheckFailed
 
 __all__ = [
@@ -32,4 +34,6 @@ __all__ = [
     "check_adain", "check_noise_amplitudes", "check_singan_g_loss",
     "check_degrade", "check_rgb_to_y", "check_psnr", "check_pixel_shuffle", "check_residual_block",
     "check_content_loss", "check_srgan_g_loss", "check_interpolate_networks",
+    "check_reparameterize", "check_gaussian_kl", "check_bernoulli_log_likelihood", "check_negative_elbo",
+    "check_iwae_bound", "check_latent_traversal_codes",
 ]
