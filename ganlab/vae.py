@@ -271,3 +271,16 @@ def gradient_samples(f, mu: float, sigma: float, n: int, generator: torch.Genera
                          f"{tuple(values.shape) if isinstance(values, Tensor) else type(values).__name__}")
     (pathwise,) = torch.autograd.grad(values.sum(), z)  # f'(z_i), one per sample
     return {"reparameterized": pathwise.detach(), "score function": (values.detach() * eps / sigma)}
+
+
+@torch.no_grad()
+def active_units(model: ConvVAE, x: Tensor, threshold: float = 0.01) -> int:
+    """How many latent dimensions the encoder uses: those whose posterior mean varies across the data,
+    Cov_x(E_q[z_u | x]) > ``threshold`` (Burda, Grosse & Salakhutdinov 2016, sec. 5.2). A dimension whose
+    q(z_u | x) is the prior for every x (posterior collapse) has a mean that does not move, and counts 0."""
+    validate.instance("model", model, ConvVAE, "a ConvVAE")
+    validate.number("threshold", threshold, low=0)
+    if len(x) < 2:
+        raise ValueError(f"x must hold at least 2 images to measure how the means vary, got {len(x)}")
+    mu, _ = model.encode(x)
+    return int((mu.var(dim=0) > threshold).sum())

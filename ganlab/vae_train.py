@@ -6,8 +6,8 @@ A run folder holds ``samples.png`` (64 samples, the decoder's mean at z ~ N(0, I
 ``reconstructions.png`` (held-out digits above their reconstructions), ``losses.png`` and
 ``metrics.json``: the ELBO and the importance-weighted bound (IWAE, k = ``iwae_k``) on the 1,000
 held-out digits in nats per image, the reconstruction term and the KL, the image scores of
-``evaluate_images`` (FID, KID, precision, recall, classes) on ``eval_samples`` samples, seconds and
-the config.
+``evaluate_images`` (FID, KID, precision, recall, classes) on ``eval_samples`` samples, the number of
+active latent units (``vae.active_units``), seconds and the config.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .image_recipes import heldout_mnist, training_digits
 from .loop import run_steps
 from .plot import save_panels
 from .recipes import cpu_threads, finished_metrics, nothing_to_do, run_identity, train_in_folder, write_metrics
-from .vae import DECODERS, ConvVAE, importance_weighted_bound, negative_elbo
+from .vae import DECODERS, ConvVAE, active_units, importance_weighted_bound, negative_elbo
 
 __all__ = ["VAEConfig", "default_vae", "build_vae", "train_vae", "load_vae", "load_or_train_vae", "evaluate_vae"]
 
@@ -92,7 +92,7 @@ def evaluate_vae(model: ConvVAE, config: VAEConfig) -> dict:
                       for i in range(0, len(heldout), 250)])
     samples = model.sample(config.eval_samples, torch.Generator().manual_seed(config.seed + 2))
     return {"elbo": mean("elbo"), "iwae": iwae.mean().item(), "reconstruction": mean("reconstruction"),
-            "kl": mean("kl"), **evaluate_images(samples)}
+            "kl": mean("kl"), "active_units": active_units(model, heldout), **evaluate_images(samples)}
 
 
 def _save_pictures(model: ConvVAE, out: Path, seed: int) -> None:

@@ -391,3 +391,22 @@ def test_both_gradient_estimators_are_unbiased_and_the_score_function_is_noisier
     assert g["score function"].var().item() > 10 * g["reparameterized"].var().item()
     with pytest.raises(ValueError, match="one value per z"):
         gradient_samples(lambda z: z.sum(), 0.0, 1.0, 4)
+
+
+def test_active_units_count_the_dimensions_whose_posterior_mean_moves():
+    from ganlab.vae import active_units
+
+    model = ConvVAE(latent_dim=4, width=4)
+    head = model.encoder[-1]  # mu = the first 4 outputs of the last linear layer
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.zero_()
+        head.weight[0].normal_(0, 1.0, generator=torch.Generator().manual_seed(0))  # only mu_0 depends on x
+    x = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    assert active_units(model, x) == 1
+    with torch.no_grad():
+        head.weight[2].normal_(0, 1.0, generator=torch.Generator().manual_seed(2))
+    assert active_units(model, x) == 2
+    assert active_units(model, x, threshold=1e9) == 0
+    with pytest.raises(ValueError, match="at least 2 images"):
+        active_units(model, x[:1])
