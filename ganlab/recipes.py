@@ -169,6 +169,17 @@ def finished_metrics(out: Path, config: Any, ignore: tuple[str, ...] = RUN_FIELD
     return metrics if same else None
 
 
+def holds_same_run(checkpoint: Path, recipe: str, config: Any, ignore: tuple[str, ...] = ()) -> bool:
+    """Is ``checkpoint`` a readable checkpoint of ``recipe`` run with ``config`` (its identity but ``ignore``)? What a
+    load-or-train asks before it resumes a stopped run instead of starting again."""
+    _check_config(config)
+    try:
+        saved = read_checkpoint(checkpoint)["config"]
+    except CheckpointError:  # none there, or not readable
+        return False
+    return all(saved.get(k) == v for k, v in run_identity(recipe, config).items() if k not in ignore)
+
+
 def nothing_to_do(out: Path, history: History, steps: int) -> dict | None:
     """When a resumed checkpoint had already reached ``steps``: metrics.json as it is (no file is rewritten)."""
     validate.instance("history", history, History, "the History that fit returned")

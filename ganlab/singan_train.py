@@ -48,7 +48,8 @@ from .env import fast, get_device, seed_everything
 from .images import NATURAL_IMAGES, natural_image
 from .loop import History, TrainingDiverged, run_steps
 from .losses import d_loss_wasserstein, g_loss_wasserstein
-from .recipes import cpu_threads, finished_metrics, nothing_to_do, run_identity, train_in_folder, write_metrics
+from .recipes import (cpu_threads, finished_metrics, holds_same_run, nothing_to_do, run_identity, train_in_folder,
+                      write_metrics)
 from .singan import (MAX_WIDTH, MIN_SIZE, SCALE_FACTOR, WIDTH, PatchDiscriminator, SinGAN, image_pyramid, patch_fid,
                      pyramid_sizes, reconstruct, receptive_field, resize, sample, width_at)
 
@@ -406,17 +407,7 @@ def load_or_train_singan(config: SinGANConfig, progress: bool = True) -> tuple[S
     validate.instance("config", config, SinGANConfig, "a SinGANConfig, e.g. default_singan()")
     metrics = finished_metrics(Path(config.out), config, ("threads", "out"))
     if metrics is None:
-        metrics = train_singan(config, resume=_same_run_so_far(config), progress=progress)
+        first = Path(config.out) / "scale0" / "checkpoint.pt"  # a stopped run of this config continues
+        resume = holds_same_run(first, "singan", config, ("n_samples",))  # n_samples only draws
+        metrics = train_singan(config, resume=resume, progress=progress)
     return load_singan(config.out), metrics
-
-
-def _same_run_so_far(config: SinGANConfig) -> bool:
-    """Do the scales saved in ``config.out`` belong to a run of ``config`` (so that resuming continues it)?"""
-    first = Path(config.out) / "scale0" / "checkpoint.pt"
-    if not first.is_file():
-        return False
-    try:
-        saved = read_checkpoint(first)["config"]
-    except CheckpointError:
-        return False
-    return all(saved.get(k) == v for k, v in run_identity("singan", config).items() if k != "n_samples")

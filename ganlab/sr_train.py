@@ -42,7 +42,8 @@ from .env import fast, get_device, seed_everything
 from .loop import History, run_steps
 from .losses import d_loss_bce, g_loss_nonsaturating
 from .plot import save_panels
-from .recipes import cpu_threads, finished_metrics, nothing_to_do, run_identity, train_in_folder, write_metrics
+from .recipes import (cpu_threads, finished_metrics, holds_same_run, nothing_to_do, run_identity, train_in_folder,
+                      write_metrics)
 from .srgan import SRDiscriminator, SRResNet, content_loss, random_features, vgg19_features
 from .superres import SCALE, HELD_OUT, SRPatches, held_out_images, psnr_y, ssim_y, upscale_bicubic
 
@@ -169,12 +170,14 @@ def evaluate_sr(G: nn.Module | None, scale: int = SCALE, names: tuple[str, ...] 
     scores = {}
     for im in held_out_images(scale, names):
         sr = upscale_bicubic(im.lr[None], scale) if G is None else G.super_resolve(im.lr[None])
-        scores[im.name] = {"psnr": psnr_y(sr, im.hr[None], scale).item(), "ssim": ssim_y(sr, im.hr[None], scale).item()}
+        hr = im.hr[None]
+        scores[im.name] = {"psnr": psnr_y(sr, hr, scale).item(), "ssim": ssim_y(sr, hr, scale).item()}
     return scores
 
 
 def worst_window(error: Tensor, size: int) -> tuple[int, int]:
-    """(top, left) of the ``size`` x ``size`` window of ``error`` (H, W) with the largest sum: where zooming shows most."""
+    """(top, left) of the ``size`` x ``size`` window of ``error`` (H, W) with the largest sum: where zooming shows
+    most."""
     validate.tensor("error", error, shape=("H", "W"))
     validate.integer("size", size, high=min(error.shape))
     stride = max(1, size // 4)
@@ -312,20 +315,9 @@ def load_or_train_srresnet(config: SRResNetConfig, progress: bool = True) -> tup
     validate.instance("config", config, SRResNetConfig, "an SRResNetConfig, e.g. default_srresnet()")
     metrics = finished_metrics(Path(config.out), config, _NOT_G)
     if metrics is None:
-        metrics = train_srresnet(config, resume=_same_run(config, "srresnet"), progress=progress)
+        metrics = train_srresnet(config, resume=holds_same_run(Path(config.out) / "checkpoint.pt", "srresnet", config),
+                                 progress=progress)
     return load_srresnet(config.out), metrics
-
-
-def _same_run(config, recipe: str) -> bool:
-    path = Path(config.out) / "checkpoint.pt"
-    if not path.is_file():
-        return False
-    try:
-        saved = read_checkpoint(path)["config"]
-    except CheckpointError:
-        return False
-    want = run_identity(recipe, config)
-    return all(saved.get(k) == v for k, v in want.items() if k not in ("generator", "init"))
 
 
 # --------------------------------------------------------------------------- SRGAN
@@ -424,5 +416,6 @@ def load_or_train_srgan(config: SRGANConfig, progress: bool = True) -> tuple[SRR
     # own checkpoint holds its generator, and its identity the SRResNet settings it started from
     metrics = finished_metrics(Path(config.out), config, _NOT_G + ("init",))
     if metrics is None:
-        metrics = train_srgan(config, resume=_same_run(config, "srgan"), progress=progress)
+        resume = holds_same_run(Path(config.out) / "checkpoint.pt", "srgan", config, ("init", "generator"))
+        metrics = train_srgan(config, resume=resume, progress=progress)
     return load_srresnet(config.out), metrics

@@ -26,7 +26,8 @@ from .image_metrics import evaluate_images
 from .image_recipes import heldout_mnist, training_digits
 from .loop import run_steps
 from .plot import save_panels
-from .recipes import cpu_threads, finished_metrics, nothing_to_do, run_identity, train_in_folder, write_metrics
+from .recipes import (cpu_threads, finished_metrics, holds_same_run, nothing_to_do, run_identity, train_in_folder,
+                      write_metrics)
 from .vae import DECODERS, ConvVAE, active_units, importance_weighted_bound, negative_elbo
 
 __all__ = ["VAEConfig", "default_vae", "build_vae", "train_vae", "load_vae", "load_or_train_vae", "evaluate_vae"]
@@ -171,9 +172,10 @@ def load_vae(out) -> ConvVAE:
 
 def load_or_train_vae(config: VAEConfig, progress: bool = True) -> tuple[ConvVAE, dict]:
     """(the VAE, in eval mode on the CPU; metrics) of the finished run in ``config.out`` made with this config,
-    else train it first."""
+    else train it first (continuing a stopped run of the same config)."""
     validate.instance("config", config, VAEConfig, "a VAEConfig, e.g. default_vae()")
     metrics = finished_metrics(Path(config.out), config, ("threads", "out"))
     if metrics is None:
-        metrics = train_vae(config, progress=progress)
+        metrics = train_vae(config, resume=holds_same_run(Path(config.out) / "checkpoint.pt", "vae", config),
+                            progress=progress)
     return load_vae(config.out), metrics

@@ -87,6 +87,23 @@ def test_load_or_train_trains_once_then_loads(tmp_path):
         load_vae(tmp_path / "nowhere")
 
 
+def test_load_or_train_continues_a_stopped_run_of_the_same_config(tmp_path, monkeypatch,
+                                                                  python_sigint_handler):  # noqa: F811
+    train_vae(tiny(tmp_path / "straight"), progress=False)
+    undo = ctrl_c_at_step(monkeypatch, 4)
+    assert train_vae(tiny(tmp_path / "stopped"), progress=False)["status"] == "interrupted"
+    undo()
+    steps_run = []
+    real = ganlab.vae_train.negative_elbo
+    monkeypatch.setattr(ganlab.vae_train, "negative_elbo",
+                        lambda model, *a, **k: steps_run.append(model.training) or real(model, *a, **k))
+    load_or_train_vae(tiny(tmp_path / "stopped"), progress=False)
+    monkeypatch.setattr(ganlab.vae_train, "negative_elbo", real)
+    assert steps_run.count(True) == 4  # training steps 5 to 8 only (the evaluation calls it in eval mode)
+    a, b = (read_checkpoint(tmp_path / run / "checkpoint.pt") for run in ("straight", "stopped"))
+    assert_identical(a["state"], b["state"], "state")
+
+
 def test_the_command_line_trains_a_vae(tmp_path, capsys):
     out = tmp_path / "cli"
     assert cli.main(["train", "vae", "--beta", "4", "--latent-dim", "2", "--steps", "6", "--out", str(out),
