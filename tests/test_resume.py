@@ -47,18 +47,24 @@ def assert_identical(a, b, where="checkpoint"):
         assert a == b, f"{where}: {a!r} vs {b!r}"
 
 
-def ctrl_c_after_generator_step(monkeypatch, n):
-    """Press Ctrl-C (a real SIGINT) during the n-th generator step."""
-    real, calls = ganlab.train.g_step, []
+def ctrl_c_at_call(monkeypatch, owner, name, n):
+    """Press Ctrl-C (a real SIGINT) during the n-th call of ``owner.name`` (a module's function or a class's
+    method); returns what puts the original back."""
+    real, calls = getattr(owner, name), []
 
-    def g_step(*args, **kwargs):
+    def wrapper(*args, **kwargs):
         calls.append(1)
         if len(calls) == n:
             os.kill(os.getpid(), signal.SIGINT)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ganlab.train, "g_step", g_step)
-    return lambda: monkeypatch.setattr(ganlab.train, "g_step", real)
+    monkeypatch.setattr(owner, name, wrapper)
+    return lambda: monkeypatch.setattr(owner, name, real)
+
+
+def ctrl_c_after_generator_step(monkeypatch, n):
+    """Press Ctrl-C during the n-th generator step."""
+    return ctrl_c_at_call(monkeypatch, ganlab.train, "g_step", n)
 
 
 def train(recipe, config, **kwargs):
@@ -217,19 +223,10 @@ def test_a_full_disk_stops_the_run_and_the_state_is_written_elsewhere(tmp_path, 
 
 # --------------------------------------------------------------------------- chapter 06: srresnet and srgan
 def ctrl_c_at_patch_batch(monkeypatch, n):
-    """Press Ctrl-C (a real SIGINT) while the n-th batch of training patches is drawn, inside step n."""
+    """Press Ctrl-C while the n-th batch of training patches is drawn, inside step n."""
     from ganlab.superres import SRPatches
 
-    real, calls = SRPatches.sample, []
-
-    def sample(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == n:
-            os.kill(os.getpid(), signal.SIGINT)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(SRPatches, "sample", sample)
-    return lambda: monkeypatch.setattr(SRPatches, "sample", real)
+    return ctrl_c_at_call(monkeypatch, SRPatches, "sample", n)
 
 
 def sr_recipe(recipe, tmp_path):

@@ -2,7 +2,6 @@
 
 import json
 import os
-import signal
 
 import pytest
 import torch
@@ -12,7 +11,7 @@ from ganlab import cli
 from ganlab.checkpoint import CheckpointError, read_checkpoint
 from ganlab.vae import ConvVAE
 from ganlab.vae_train import VAEConfig, default_vae, load_or_train_vae, load_vae, train_vae
-from test_resume import assert_identical, python_sigint_handler  # noqa: F401  (a fixture)
+from test_resume import assert_identical, ctrl_c_at_call, python_sigint_handler  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -45,16 +44,7 @@ def test_kl_warmup_ramps_beta_and_beta_scales_the_loss(tmp_path):
 
 
 def ctrl_c_at_step(monkeypatch, n):
-    real, calls = ganlab.vae_train.negative_elbo, []
-
-    def negative_elbo(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == n:
-            os.kill(os.getpid(), signal.SIGINT)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(ganlab.vae_train, "negative_elbo", negative_elbo)
-    return lambda: monkeypatch.setattr(ganlab.vae_train, "negative_elbo", real)
+    return ctrl_c_at_call(monkeypatch, ganlab.vae_train, "negative_elbo", n)
 
 
 def test_stop_and_resume_is_bitwise_exact(tmp_path, monkeypatch, python_sigint_handler):  # noqa: F811
