@@ -180,6 +180,18 @@ def holds_same_run(checkpoint: Path, recipe: str, config: Any, ignore: tuple[str
     return all(saved.get(k) == v for k, v in run_identity(recipe, config).items() if k not in ignore)
 
 
+def stopped_early(out: Path, history: History, config: Any) -> dict | None:
+    """For a recipe that scores only finished runs: when its loop was stopped (Ctrl-C), metrics.json recording the
+    step it stopped at; when the checkpoint had already reached ``config.steps``, ``nothing_to_do``'s answer; else
+    None (the run finished now: score it)."""
+    _check_config(config)
+    if history.interrupted:
+        result = {"status": "interrupted", "steps_done": history.last_step, "config": dataclasses.asdict(config)}
+        write_metrics(out, result)
+        return result
+    return nothing_to_do(out, history, config.steps)
+
+
 def nothing_to_do(out: Path, history: History, steps: int) -> dict | None:
     """When a resumed checkpoint had already reached ``steps``: metrics.json as it is (no file is rewritten)."""
     validate.instance("history", history, History, "the History that fit returned")

@@ -42,7 +42,7 @@ from .env import fast, get_device, seed_everything
 from .loop import History, run_steps
 from .losses import d_loss_bce, g_loss_nonsaturating
 from .plot import save_panels
-from .recipes import (cpu_threads, finished_metrics, holds_same_run, nothing_to_do, run_identity, train_in_folder,
+from .recipes import (cpu_threads, finished_metrics, holds_same_run, run_identity, stopped_early, train_in_folder,
                       write_metrics)
 from .srgan import SRDiscriminator, SRResNet, content_loss, random_features, vgg19_features
 from .superres import SCALE, HELD_OUT, SRPatches, held_out_images, psnr_y, ssim_y, upscale_bicubic
@@ -241,13 +241,9 @@ def _run(step, state: dict, identity: dict, config, G: SRResNet, before: dict[st
         step, steps=config.steps, state=state, config=identity, checkpoint=out / "checkpoint.pt", resume=resume,
         lr_factor=_lr_factor(config.steps, config.lr_decay), log_every=max(1, config.steps // 100),
         checkpoint_every=max(1, config.steps // 10), progress=progress))
-    if history.interrupted:
-        result = {"status": "interrupted", "steps_done": history.last_step, "config": dataclasses.asdict(config)}
-        write_metrics(out, result)
-        return result
-    done = nothing_to_do(out, history, config.steps)
-    if done is not None:
-        return done
+    stopped = stopped_early(out, history, config)
+    if stopped is not None:
+        return stopped
     G = G.cpu()
     result = _result(G, config, history, time.perf_counter() - began, scale)
     if before:  # SRGAN: where it started

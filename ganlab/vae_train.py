@@ -26,7 +26,7 @@ from .image_metrics import evaluate_images
 from .image_recipes import heldout_mnist, training_digits
 from .loop import run_steps
 from .plot import save_panels
-from .recipes import (cpu_threads, finished_metrics, holds_same_run, nothing_to_do, run_identity, train_in_folder,
+from .recipes import (cpu_threads, finished_metrics, holds_same_run, run_identity, stopped_early, train_in_folder,
                       write_metrics)
 from .vae import DECODERS, ConvVAE, active_units, importance_weighted_bound, negative_elbo
 
@@ -138,13 +138,9 @@ def train_vae(config: VAEConfig, resume: bool = False, progress: bool = True) ->
             step, steps=config.steps, state={"model": model, "opt": opt, "batches": batches},
             config=run_identity("vae", config), checkpoint=out / "checkpoint.pt", resume=resume,
             log_every=max(1, config.steps // 100), checkpoint_every=max(1, config.steps // 10), progress=progress))
-        if history.interrupted:
-            result = {"status": "interrupted", "steps_done": history.last_step, "config": dataclasses.asdict(config)}
-            write_metrics(out, result)
-            return result
-        done = nothing_to_do(out, history, config.steps)
-        if done is not None:
-            return done
+        stopped = stopped_early(out, history, config)
+        if stopped is not None:
+            return stopped
         seconds = time.perf_counter() - began
         model = model.cpu()
         result = {"status": "finished", "steps_done": history.last_step, **evaluate_vae(model, config),

@@ -1091,6 +1091,8 @@ def _training_cases() -> list[Case]:
           lambda: progressive_train.load_or_train_progressive(None), ("config", "ProgressiveConfig", "NoneType")),
         C("singan_train.load_or_train_singan", "config a string", lambda: singan_train.load_or_train_singan("china"),
           ("config", "SinGANConfig", "str")),
+        C("recipes.stopped_early", "config a dict",
+          lambda: recipes.stopped_early(Path("."), loop.History(), {"steps": 1}), ("config", "dict")),
         C("recipes.holds_same_run", "config a dict",
           lambda: recipes.holds_same_run(Path("nowhere.pt"), "toy2d", {"steps": 1}), ("config", "dict")),
         C("recipes.finished_metrics", "out None", lambda: recipes.finished_metrics(None, recipes.Toy2DConfig()),
