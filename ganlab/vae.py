@@ -36,6 +36,32 @@ def to_unit(x: Tensor) -> Tensor:
     return ((x + 1.0) / 2.0).clamp(0.0, 1.0)  # clamped: images may overshoot [-1, 1] a little
 
 
+def binarize(x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Stochastic binarisation: each pixel is white (1) with probability its grey level in [0, 1] and black (-1)
+    otherwise, in ganlab's [-1, 1]. A Bernoulli decoder is a likelihood model of such binary images; of grey
+    levels its "log-likelihood" is a cross-entropy, not the log of a probability.
+
+    Training draws a fresh binarisation of every batch (dynamic binarisation), so the model sees the grey
+    level as the frequency of white; held-out digits are binarised once, with a fixed seed."""
+    _check_generator(generator)
+    grey = to_unit(x)
+    return torch.where(torch.rand(grey.shape, generator=generator, dtype=grey.dtype).to(grey.device) < grey, 1.0, -1.0)
+
+
+def pixel_bernoulli_log_likelihood(train: Tensor, x: Tensor) -> Tensor:
+    """The baseline a VAE must beat: every pixel an independent Bernoulli, log p(x) per image of binary ``x``: (N,).
+
+    Each pixel's probability of white is its mean grey level over ``train`` (the maximum-likelihood fit to
+    dynamically binarised copies of ``train``), smoothed as (sum + 1) / (n + 2) so that no pixel is certain."""
+    validate.images("train", train)
+    validate.images("x", x, shape=("N",) + tuple(train.shape[1:]))
+    if not bool(((x == 1) | (x == -1)).all()):
+        raise ValueError("x should be binary images (every pixel -1 or 1), e.g. vae.binarize(x); the baseline is a "
+                         "likelihood of binary images")
+    p = (to_unit(train).sum(dim=0) + 1.0) / (len(train) + 2.0)
+    return bernoulli_log_likelihood(torch.logit(p).expand_as(x), to_unit(x))
+
+
 def _check_generator(generator: object) -> None:
     if generator is not None:
         validate.instance("generator", generator, torch.Generator, "a torch.Generator (or None)")

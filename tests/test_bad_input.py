@@ -1561,10 +1561,56 @@ def _vae_cases() -> list[Case]:
           torch.zeros(0)), ("values", "empty")),
         C("vae.latent_traversal", "model a string", lambda: vae.latent_traversal("vae", torch.zeros(4), 0,
           torch.zeros(3)), ("model", "a ConvVAE", "str")),
+        C("vae.binarize", "pixels 0..255 (all would be white)", lambda: vae.binarize(digits(2, 0, 255)),
+          ("x", "[-1, 1]")),
+        C("vae.binarize", "generator a seed", lambda: vae.binarize(digits(2), 0), ("generator must be", "int")),
+        C("vae.pixel_bernoulli_log_likelihood", "grey held-out digits (was a cross-entropy, not a likelihood)",
+          lambda: vae.pixel_bernoulli_log_likelihood(digits(4), digits(2)), ("x", "binary", "vae.binarize")),
+        C("vae.pixel_bernoulli_log_likelihood", "x of another size than train",
+          lambda: vae.pixel_bernoulli_log_likelihood(digits(4), digits(2, side=8)), ("x", "(N, 1, 28, 28)")),
+        C("vae.pixel_bernoulli_log_likelihood", "train of 0..255",
+          lambda: vae.pixel_bernoulli_log_likelihood(digits(4, 0, 255), digits(2)), ("train", "[-1, 1]")),
     ]
 
 
 CASES += _vae_cases()
+
+
+def _vae_train_cases() -> list[Case]:
+    """Chapter 07: the VAE recipe (ganlab.vae_train)."""
+    from ganlab import checkpoint, vae_train
+
+    return [
+        C("vae_train.VAEConfig", "an unknown decoder", lambda: vae_train.VAEConfig(decoder="poisson"),
+          ("decoder", "'poisson'", "bernoulli")),
+        C("vae_train.VAEConfig", "beta negative", lambda: vae_train.VAEConfig(beta=-1.0), ("beta", "non-negative")),
+        C("vae_train.VAEConfig", "kl_warmup 2 (a fraction of the run)", lambda: vae_train.VAEConfig(kl_warmup=2.0),
+          ("kl_warmup", "2.0")),
+        C("vae_train.VAEConfig", "binarize a string (was truthy: on)", lambda: vae_train.VAEConfig(binarize="no"),
+          ("binarize", "'no'")),
+        C("vae_train.VAEConfig", "adversarial negative", lambda: vae_train.VAEConfig(adversarial=-1.0),
+          ("adversarial", "non-negative", "-1.0")),
+        C("vae_train.VAEConfig", "lr_d 0", lambda: vae_train.VAEConfig(lr_d=0.0), ("lr_d", "positive", "0.0")),
+        C("vae_train.default_vae", "an unknown field", lambda: vae_train.default_vae(bogus=1), ("bogus", "latent_dim")),
+        C("vae_train.build_vae", "config a dict", lambda: vae_train.build_vae({}), ("config", "VAEConfig", "dict")),
+        C("vae_train.heldout_digits", "binary a string", lambda: vae_train.heldout_digits("no"), ("binary", "'no'")),
+        C("vae_train.evaluate_vae", "model a DCGAN generator",
+          lambda: vae_train.evaluate_vae(dc_g(), vae_train.VAEConfig()), ("model", "a ConvVAE", "DCGANGenerator")),
+        C("vae_train.train_vae", "config a string", lambda: vae_train.train_vae("config"), ("config", "VAEConfig", "str")),
+        C("vae_train.train_vae", "resume a string (was truthy: a resume)",
+          lambda: vae_train.train_vae(vae_train.VAEConfig(), resume="no"), ("resume", "'no'")),
+        C("vae_train.load_vae", "a folder with no checkpoint", lambda: vae_train.load_vae(Path(".")),
+          ("no VAE checkpoint",), raises=(checkpoint.CheckpointError,)),
+        C("vae_train.load_or_train_vae", "config a dict", lambda: vae_train.load_or_train_vae({}),
+          ("config", "VAEConfig", "dict")),
+        C("cli.main", "vae --beta -1", lambda: cli.main(["train", "vae", "--beta", "-1"]), ("--beta", "-1"),
+          raises=(SystemExit,)),
+        C("cli.main", "vae --adversarial -1", lambda: cli.main(["train", "vae", "--adversarial", "-1"]),
+          ("--adversarial", "-1"), raises=(SystemExit,)),
+    ]
+
+
+CASES += _vae_train_cases()
 
 # Public names with no case, and why. Anything else public must have a case above.
 NOT_SWEPT: dict[str, str] = {
@@ -1599,7 +1645,7 @@ NOT_SWEPT: dict[str, str] = {
 MODULES = ("data", "augment", "nets", "convnets", "losses", "metrics", "image_metrics", "latent", "plot", "classifier", "env",
            "amp", "train", "loop", "checkpoint", "recipes", "image_recipes", "cli", "images", "pyramids", "stylegan",
            "progressive", "progressive_train", "singan", "singan_train", "multiscale", "lapgan", "lapgan_train",
-           "superres", "srgan", "sr_train", "vae")
+           "superres", "srgan", "sr_train", "vae", "vae_train")
 
 
 # --------------------------------------------------------------------------- the checks

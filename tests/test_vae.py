@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
-from ganlab.vae import (DECODERS, ConvVAE, bernoulli_log_likelihood, continuous_bernoulli_log_likelihood,
+from ganlab.vae import (DECODERS, ConvVAE, bernoulli_log_likelihood, binarize, continuous_bernoulli_log_likelihood,
                         gaussian_kl, gaussian_log_likelihood, importance_weighted_bound, latent_traversal,
-                        negative_elbo, reparameterize, to_unit)
+                        negative_elbo, pixel_bernoulli_log_likelihood, reparameterize, to_unit)
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
@@ -410,3 +410,100 @@ def test_active_units_count_the_dimensions_whose_posterior_mean_moves():
     assert active_units(model, x, threshold=1e9) == 0
     with pytest.raises(ValueError, match="at least 2 images"):
         active_units(model, x[:1])
+
+
+# --------------------------------------------------------------------------- binary digits and the baseline
+def test_binarize_gives_binary_images_white_as_often_as_the_grey_level():
+    grey = torch.linspace(-1, 1, 5).view(1, 1, 1, 5).expand(4000, 1, 1, 5)
+    b = binarize(grey, gen(1))
+    assert set(b.unique().tolist()) == {-1.0, 1.0}
+    white = (b == 1).double().mean(dim=0).flatten()
+    assert white.tolist() == pytest.approx([0.0, 0.25, 0.5, 0.75, 1.0], abs=0.03)
+    assert torch.equal(b, binarize(grey, gen(1))) and not torch.equal(b, binarize(grey, gen(2)))
+
+
+def test_the_pixel_bernoulli_baseline_by_hand():
+    train = torch.tensor([[-1.0, 1.0, 0.0]]).view(1, 1, 1, 3).repeat(3, 1, 1, 1)  # grey levels 0, 1, 0.5
+    x = torch.tensor([[1.0, 1.0, -1.0], [-1.0, -1.0, 1.0]]).view(2, 1, 1, 3)
+    p = torch.tensor([1 / 5, 4 / 5, 2.5 / 5])  # (sum + 1) / (n + 2) with n = 3
+    expected = torch.stack([torch.log(p[0]) + torch.log(p[1]) + torch.log(1 - p[2]),
+                            torch.log(1 - p[0]) + torch.log(1 - p[1]) + torch.log(p[2])])
+    assert pixel_bernoulli_log_likelihood(train, x) == pytest.approx(expected, abs=1e-5)
+
+
+def test_the_pixel_bernoulli_baseline_refuses_grey_images(digits):
+    with pytest.raises(ValueError, match="binary"):
+        pixel_bernoulli_log_likelihood(digits, digits[:4])
+
+
+# --------------------------------------------------------------------------- bounds on a model with a known log p(x)
+class LinearGaussian(ConvVAE):
+    """p(z) = N(0, I), p(x | z) = N(W z + b, s^2 I) on 4-pixel 'images', so log p(x) = log N(x; b, W W^T + s^2 I)
+    exactly. W has orthogonal columns, which makes the true posterior diagonal: q can be exact, or made wrong
+    by shifting its mean and scaling its variance."""
+
+    def __init__(self, shift=0.0, scale=1.0):
+        super().__init__(latent_dim=2, width=1, decoder="gaussian", sigma=0.5)
+        self.W = torch.tensor([[1.0, 0.5], [1.0, -0.5], [-1.0, 0.5], [-1.0, -0.5]], dtype=torch.float64)
+        self.b = torch.tensor([0.1, -0.2, 0.3, 0.0], dtype=torch.float64)
+        self.shift, self.scale = shift, scale
+
+    def encode(self, x):
+        s2 = self.sigma ** 2
+        precision = 1.0 + (self.W ** 2).sum(dim=0) / s2  # diagonal, since W^T W is
+        mu = (x.flatten(1) - self.b) @ self.W / s2 / precision
+        return mu + self.shift, torch.log(self.scale / precision).expand_as(mu)
+
+    def decode(self, z):
+        return (z @ self.W.T + self.b).view(-1, 1, 2, 2)
+
+    def log_likelihood(self, params, x):
+        return gaussian_log_likelihood(params, x, self.sigma)
+
+    def log_px(self, x):
+        cov = self.W @ self.W.T + self.sigma ** 2 * torch.eye(4, dtype=torch.float64)
+        return torch.distributions.MultivariateNormal(self.b, cov).log_prob(x.flatten(1))
+
+
+def linear_gaussian_data(n=64):
+    return rand(n, 1, 2, 2, seed=5, low=-0.9, high=0.9, dtype=torch.float64)
+
+
+def test_with_the_exact_posterior_every_importance_weight_is_px():
+    """log p(x, z) - log q(z | x) = log p(x) for every z when q is the posterior: the bound is exact for any k,
+    and the ELBO (closed-form KL, one sampled reconstruction term) is exact on average."""
+    model, x = LinearGaussian(), linear_gaussian_data()
+    exact = model.log_px(x)
+    assert importance_weighted_bound(model, x, k=1, generator=gen(1)) == pytest.approx(exact, abs=1e-9)
+    assert importance_weighted_bound(model, x, k=3, generator=gen(2)) == pytest.approx(exact, abs=1e-9)
+    elbo = torch.stack([negative_elbo(model, x, generator=gen(s))["elbo"] for s in range(400)]).mean()
+    assert elbo.item() == pytest.approx(exact.mean().item(), abs=0.02)
+
+
+def test_elbo_below_iwae_below_log_px_with_a_wrong_posterior():
+    model, x = LinearGaussian(shift=0.7, scale=3.0), linear_gaussian_data(200)
+    exact = model.log_px(x).mean().item()
+    elbo = torch.stack([negative_elbo(model, x, generator=gen(s))["elbo"] for s in range(20)]).mean().item()
+    iwae = {k: importance_weighted_bound(model, x, k, gen(k)).mean().item() for k in (10, 100, 1000)}
+    iwae[1] = torch.stack([importance_weighted_bound(model, x, 1, gen(100 + s)) for s in range(20)]).mean().item()
+    assert iwae[1] == pytest.approx(elbo, abs=0.5)  # L_1 is the ELBO in expectation (one sample: std 6 nats)
+    assert elbo < iwae[10] < iwae[100] < iwae[1000] < exact
+    assert exact - elbo > 0.5  # the wrong q costs a real gap, which k closes
+    assert exact - iwae[1000] < 0.1 * (exact - elbo)
+
+
+def test_the_reparameterised_gradient_matches_finite_differences():
+    """d/dmu and d/dlogvar of f(z) with z = mu + exp(logvar / 2) eps, the noise held fixed (same generator seed)."""
+    mu, logvar = randn(3, 4, seed=1, dtype=torch.float64), randn(3, 4, seed=2, dtype=torch.float64) * 0.5
+
+    def f(m, lv):
+        return torch.sin(reparameterize(m, lv, gen(7))).pow(2).sum() + reparameterize(m, lv, gen(7)).prod()
+
+    m, lv = mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)
+    d_mu, d_lv = torch.autograd.grad(f(m, lv), (m, lv))
+    h = 1e-6
+    for (i, j) in [(0, 0), (1, 2), (2, 3)]:
+        e = torch.zeros_like(mu)
+        e[i, j] = h
+        assert d_mu[i, j].item() == pytest.approx(((f(mu + e, logvar) - f(mu - e, logvar)) / (2 * h)).item(), rel=1e-6)
+        assert d_lv[i, j].item() == pytest.approx(((f(mu, logvar + e) - f(mu, logvar - e)) / (2 * h)).item(), rel=1e-6)
