@@ -163,3 +163,19 @@ def test_vae_benchmark_trains_each_beta_and_reports_rate_and_distortion(tmp_path
     rate = {row[0].lstrip("| "): float(row[5]) for row in rows}
     assert rate["4"] < rate["1"]  # a heavier KL weight buys a lower rate
     assert out.read_text().splitlines()[0].startswith("beta,free_bits,seed,elbo,iwae,distortion,rate")
+
+
+def test_vae_vs_gan_benchmark_scores_every_model_and_the_references(tmp_path):
+    out = tmp_path / "vae_vs_gan.csv"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "vae_vs_gan.py"), "--fast", "--runs",
+                             str(tmp_path / "runs"), "--csv", str(out)], capture_output=True, text=True, check=True,
+                            timeout=600)
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in result.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| model")}
+    assert list(rows) == ["dcgan", "vae", "vae+gan", "independent pixels", "training digits"]
+    assert rows["dcgan"][2] == "n/a" and rows["training digits"][2] == "n/a"
+    assert -215 < float(rows["independent pixels"][2]) < -200  # exact: about -206.6 nats
+    assert float(rows["vae"][2]) < 0 and float(rows["vae+gan"][2]) < 0
+    assert float(rows["training digits"][3]) < float(rows["independent pixels"][3])  # FID: real digits beat noise
+    assert len(out.read_text().splitlines()) == 1 + 5
+    assert (tmp_path / "runs" / "vae_gan_seed0" / "metrics.json").is_file()

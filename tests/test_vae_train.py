@@ -37,7 +37,8 @@ def test_a_run_writes_its_folder_and_scores_in_nats_per_image(tmp_path):
 def test_training_sees_binary_digits_and_the_baseline_is_scored_on_the_same_held_out_images(tmp_path, monkeypatch):
     seen = []
     real = ganlab.vae_train.negative_elbo
-    monkeypatch.setattr(ganlab.vae_train, "negative_elbo", lambda model, x, *a, **k: seen.append(x) or real(model, x, *a, **k))
+    monkeypatch.setattr(ganlab.vae_train, "negative_elbo",
+                        lambda model, x, *a, **k: seen.append(x) or real(model, x, *a, **k))
     r = train_vae(tiny(tmp_path / "b"), progress=False)
     assert all(set(x.unique().tolist()) == {-1.0, 1.0} for x in seen[:8])
     assert not torch.equal(seen[0], seen[1])
