@@ -1612,6 +1612,88 @@ def _vae_train_cases() -> list[Case]:
 
 CASES += _vae_train_cases()
 
+
+def _cyclegan_cases() -> list[Case]:
+    """Chapter 08: CycleGAN (ganlab.cyclegan, ganlab.cyclegan_train) and the typeset digits (ganlab.typeset)."""
+    from ganlab import checkpoint, cyclegan, cyclegan_train, typeset
+
+    G = lambda: cyclegan.ResNetGenerator(1, 1, 4, 1)  # noqa: E731
+    D = lambda: cyclegan.PatchDiscriminator(1, 4, 2)  # noqa: E731
+    return [
+        C("typeset.render_digit", "digit 10", lambda: typeset.render_digit(10, "DejaVuSans"), ("digit", "10")),
+        C("typeset.render_digit", "a font not shipped", lambda: typeset.render_digit(3, "Arial"),
+          ("font", "'Arial'", "DejaVuSans")),
+        C("typeset.render_digit", "size 40 px (larger than the image)", lambda: typeset.render_digit(3, "cmr10", 40),
+          ("size", "40")),
+        C("typeset.typeset_digits", "n 0", lambda: typeset.typeset_digits(0), ("n", "positive", "0")),
+        C("typeset.typeset_digits", "fonts one string (was split into letters)",
+          lambda: typeset.typeset_digits(4, fonts="cmr10"), ("fonts", "tuple", "'cmr10'")),
+        C("cyclegan.ResidualBlock", "channels 0", lambda: cyclegan.ResidualBlock(0), ("channels", "positive", "0")),
+        C("cyclegan.ResidualBlock.forward", "x of other channels",
+          lambda: cyclegan.ResidualBlock(4)(torch.zeros(1, 3, 8, 8)), ("x", "(N, 4, H, W)", "(1, 3, 8, 8)")),
+        C("cyclegan.ResidualBlock.forward", "a 1 px map", lambda: cyclegan.ResidualBlock(2)(torch.zeros(1, 2, 1, 1)),
+          ("x", "2 x 2", "(1, 1)")),
+        C("cyclegan.ResNetGenerator", "blocks -1", lambda: cyclegan.ResNetGenerator(blocks=-1), ("blocks", "-1")),
+        C("cyclegan.ResNetGenerator", "width a float", lambda: cyclegan.ResNetGenerator(width=8.0),
+          ("width", "integer", "float")),
+        C("cyclegan.ResNetGenerator.forward", "30 px digits (not a multiple of 4)", lambda: G()(torch.zeros(1, 1, 30, 30)),
+          ("x", "multiple of 4", "(30, 30)")),
+        C("cyclegan.ResNetGenerator.forward", "RGB images for a one-channel generator",
+          lambda: G()(torch.zeros(1, 3, 28, 28)), ("x", "(N, 1, H, W)", "(1, 3, 28, 28)")),
+        C("cyclegan.PatchDiscriminator", "layers 0", lambda: cyclegan.PatchDiscriminator(layers=0), ("layers", "0")),
+        C("cyclegan.PatchDiscriminator.forward", "an image without a batch axis",
+          lambda: D()(torch.zeros(1, 28, 28)), ("input x", "(N, 1, H, W)", "(1, 28, 28)")),
+        C("cyclegan.receptive_field", "a state dict", lambda: cyclegan.receptive_field(D().state_dict()),
+          ("module", "nn.Module", "OrderedDict")),
+        C("cyclegan.ImagePool", "size -1", lambda: cyclegan.ImagePool(-1), ("size", "-1")),
+        C("cyclegan.ImagePool", "generator a seed", lambda: cyclegan.ImagePool(4, 0), ("generator", "int")),
+        C("cyclegan.ImagePool.query", "one image without a batch axis",
+          lambda: cyclegan.ImagePool(4).query(torch.zeros(1, 8, 8)), ("images", "(N, C, H, W)", "(1, 8, 8)")),
+        C("cyclegan.ImagePool.load_state_dict", "a network's state dict",
+          lambda: cyclegan.ImagePool(4).load_state_dict(D().state_dict()), ("state", "ImagePool.state_dict")),
+        C("cyclegan.linear_decay", "step negative", lambda: cyclegan.linear_decay(-1, 5, 5), ("step", "-1")),
+        C("cyclegan.linear_decay", "decay a float", lambda: cyclegan.linear_decay(1, 5, 2.5),
+          ("decay", "integer", "float")),
+        C("cyclegan.cycle_loss", "images of other sizes",
+          lambda: cyclegan.cycle_loss(torch.zeros(2, 1, 28, 28), torch.zeros(2, 1, 32, 32)),
+          ("original", "(2, 1, 28, 28)", "(2, 1, 32, 32)")),
+        C("cyclegan.identity_loss", "a list", lambda: cyclegan.identity_loss([0.0], torch.zeros(1)),
+          ("same", "torch.Tensor", "list")),
+        C("cyclegan.d_loss", "fake_out a number", lambda: cyclegan.d_loss(torch.zeros(2), 0.0),
+          ("fake_out", "torch.Tensor", "float")),
+        C("cyclegan.g_loss", "integer outputs", lambda: cyclegan.g_loss(ints(2, 4)),
+          ("fake_out", "floating-point", "int64")),
+        C("cyclegan_train.CycleGANConfig", "downsamplings 3 (28 px does not divide by 8)",
+          lambda: cyclegan_train.CycleGANConfig(downsamplings=3), ("downsamplings", "3")),
+        C("cyclegan_train.CycleGANConfig", "eval_images 5000 (1,000 held out per domain)",
+          lambda: cyclegan_train.CycleGANConfig(eval_images=5000), ("eval_images", "5000")),
+        C("cyclegan_train.CycleGANConfig", "decay 2", lambda: cyclegan_train.CycleGANConfig(decay=2.0),
+          ("decay", "2.0")),
+        C("cyclegan_train.CycleGANConfig", "lambda_cycle negative",
+          lambda: cyclegan_train.CycleGANConfig(lambda_cycle=-10.0), ("lambda_cycle", "non-negative")),
+        C("cyclegan_train.default_cyclegan", "an unknown field", lambda: cyclegan_train.default_cyclegan(ngf=64),
+          ("ngf", "width")),
+        C("cyclegan_train.paper_cyclegan", "an unknown field", lambda: cyclegan_train.paper_cyclegan(ndf=64),
+          ("ndf", "d_width")),
+        C("cyclegan_train.build_cyclegan", "config a dict", lambda: cyclegan_train.build_cyclegan({}),
+          ("config", "CycleGANConfig", "dict")),
+        C("cyclegan_train.evaluate_translation", "G a config",
+          lambda: cyclegan_train.evaluate_translation(cyclegan_train.CycleGANConfig(), G()), ("G", "CycleGANConfig")),
+        C("cyclegan_train.evaluate_translation", "n 2000", lambda: cyclegan_train.evaluate_translation(G(), G(), 2000),
+          ("n", "2000")),
+        C("cyclegan_train.train_cyclegan", "config a string", lambda: cyclegan_train.train_cyclegan("config"),
+          ("config", "CycleGANConfig", "str")),
+        C("cyclegan_train.load_cyclegan", "a folder with no checkpoint", lambda: cyclegan_train.load_cyclegan(Path(".")),
+          ("no CycleGAN checkpoint",), raises=(checkpoint.CheckpointError,)),
+        C("cyclegan_train.load_or_train_cyclegan", "config a dict", lambda: cyclegan_train.load_or_train_cyclegan({}),
+          ("config", "CycleGANConfig", "dict")),
+        C("cli.main", "cyclegan --pool -1", lambda: cli.main(["train", "cyclegan", "--pool", "-1"]), ("--pool", "-1"),
+          raises=(SystemExit,)),
+    ]
+
+
+CASES += _cyclegan_cases()
+
 # Public names with no case, and why. Anything else public must have a case above.
 NOT_SWEPT: dict[str, str] = {
     "data.DownloadNotAllowed": "an exception class: raised by the library, not called with user input",
@@ -1638,6 +1720,9 @@ NOT_SWEPT: dict[str, str] = {
     "srgan.FeatureExtractor.train": "any mode is accepted and ignored: the features stay in eval mode by design",
     "srgan.FeatureExtractor.extra_repr": "takes no argument",
     "sr_train.SRResNetConfig.generator": "takes no argument (the config's fields are swept through SRResNetConfig)",
+    "cyclegan.ImagePool.state_dict": "takes no argument",
+    "cyclegan_train.domains": "takes no argument",
+    "cyclegan_train.heldout_domains": "takes no argument",
 }
 
 # Modules whose public callables the sweep covers, besides ganlab.__all__. Not ganlab.checks (the exercise
@@ -1645,7 +1730,7 @@ NOT_SWEPT: dict[str, str] = {
 MODULES = ("data", "augment", "nets", "convnets", "losses", "metrics", "image_metrics", "latent", "plot", "classifier", "env",
            "amp", "train", "loop", "checkpoint", "recipes", "image_recipes", "cli", "images", "pyramids", "stylegan",
            "progressive", "progressive_train", "singan", "singan_train", "multiscale", "lapgan", "lapgan_train",
-           "superres", "srgan", "sr_train", "vae", "vae_train")
+           "superres", "srgan", "sr_train", "vae", "vae_train", "typeset", "cyclegan", "cyclegan_train")
 
 
 # --------------------------------------------------------------------------- the checks
