@@ -179,3 +179,18 @@ def test_vae_vs_gan_benchmark_scores_every_model_and_the_references(tmp_path):
     assert float(rows["training digits"][3]) < float(rows["independent pixels"][3])  # FID: real digits beat noise
     assert len(out.read_text().splitlines()) == 1 + 5
     assert (tmp_path / "runs" / "vae_gan_seed0" / "metrics.json").is_file()
+
+
+def test_cyclegan_benchmark_scores_each_variant_beside_the_references(tmp_path):
+    out = tmp_path / "cyclegan.csv"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cyclegan.py"), "--fast", "--variants",
+                             "default", "no-identity", "--threads", "1", "--runs", str(tmp_path / "runs"), "--csv",
+                             str(out)], capture_output=True, text=True, check=True, timeout=600)
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in result.stdout.splitlines()
+            if line.startswith("| ") and not line.startswith("| variant")}
+    assert list(rows) == ["default", "no-identity", "untranslated", "other target digits"]
+    untranslated = rows["untranslated"]
+    assert float(untranslated[2].rstrip("%")) > 90 and float(untranslated[3].rstrip("%")) > 90  # the classifier reads both
+    assert float(rows["other target digits"][6]) < float(untranslated[6])  # FID: real B is nearer B than A is
+    assert rows["other target digits"][2] == "n/a"
+    assert len(out.read_text().splitlines()) == 1 + 4
