@@ -24,29 +24,40 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from . import validate
 from .checkpoint import CheckpointError, read_checkpoint, restore
 from .classifier import heldout_mnist, load_classifier
+from .data import DownloadNotAllowed
 from .cyclegan import (ImagePool, PatchDiscriminator, ResNetGenerator, cycle_loss, d_loss, g_loss, identity_loss,
                        linear_decay)
-from .env import fast, get_device, seed_everything
+from .env import downloads_allowed, fast, get_device, seed_everything
 from .image_metrics import evaluate_images
 from .image_recipes import training_digits
 from .loop import run_steps
 from .plot import save_panels
 from .recipes import (cpu_threads, finished_metrics, holds_same_run, run_identity, stopped_early, train_in_folder,
                       write_metrics)
+from .superres import _default_root  # the data folder every download of the course shares
 from .typeset import HELDOUT_SEED, TRAIN_SEED, typeset_digits
 
 __all__ = ["CycleGANConfig", "default_cyclegan", "paper_cyclegan", "build_cyclegan", "domains", "heldout_domains",
-           "evaluate_translation", "train_cyclegan", "load_cyclegan", "load_or_train_cyclegan"]
+           "photo_domains", "evaluate_translation", "train_cyclegan", "load_cyclegan", "load_or_train_cyclegan"]
+
+# The unpaired photograph sets of the CycleGAN paper, as the authors host them: NAME.zip holds NAME/trainA, trainB,
+# testA and testB (cityscapes, which needs its own licence, is not among them).
+PHOTO_DATASETS = ("apple2orange", "summer2winter_yosemite", "horse2zebra", "monet2photo", "cezanne2photo",
+                  "ukiyoe2photo", "vangogh2photo", "maps", "facades", "iphone2dslr_flower")
+PHOTO_URL = "https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 @dataclass
@@ -125,6 +136,67 @@ def heldout_domains() -> dict[str, tuple[Tensor, Tensor]]:
     """{"A": the 1,000 held-out handwritten digits and labels, "B": 1,000 typeset digits (another seed) and labels}."""
     images, labels = _typeset(1000, HELDOUT_SEED)
     return {"A": heldout_mnist(), "B": (images.clone(), labels.clone())}
+
+
+def photo_domains(name: str, split: str = "train", size: int = 256, root: str | os.PathLike | None = None,
+                  download: bool | None = None, limit: int | None = None) -> tuple[Tensor, Tensor]:
+    """The images of domains A and B of one of the paper's photograph sets (``PHOTO_DATASETS``), resized to
+    ``size`` x ``size``: two tensors (N, 3, size, size) in [-1, 1], like ``domains()`` for the digits.
+
+    Files are looked for in ``root/name/{split}A`` and ``{split}B`` (default root: ``$GANLAB_DATA``, else
+    ``~/.cache/ganlab``); the archive is fetched only when they are missing and downloads are allowed
+    (``GANLAB_DOWNLOAD=1`` or ``download=True``). ``limit`` keeps the first ``limit`` files of each domain
+    (sorted by name). The paper resizes to 286 px and crops 256 px at random for training; that augmentation
+    is left to the training loop."""
+    validate.choice("name", name, PHOTO_DATASETS)
+    validate.choice("split", split, ("train", "test"))
+    validate.integer("size", size, low=8)
+    if limit is not None:
+        validate.integer("limit", limit)
+    if download is not None and not isinstance(download, bool):
+        raise TypeError(f"download must be True, False or None (ask the environment), got {download!r}")
+    base = Path(root if root is not None else _default_root())
+    folders = [base / name / f"{split}{side}" for side in "AB"]
+    if not all(f.is_dir() for f in folders):
+        if not (downloads_allowed() if download is None else download):
+            raise DownloadNotAllowed(
+                f"the {name} images are not in {base / name} and downloads are off; offline, translate the digits "
+                f"(cyclegan_train.domains()), or unpack {name}.zip into {base}, or allow downloads with "
+                f"GANLAB_DOWNLOAD=1")
+        _fetch_zip(PHOTO_URL.format(name=name), base)
+    out = []
+    for folder in folders:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)[:limit]
+        if not files:
+            raise FileNotFoundError(f"no .jpg or .png images in {folder}")
+        out.append(torch.stack([_read_photo(p, size) for p in files]))
+    return out[0], out[1]
+
+
+def _read_photo(path: Path, size: int) -> Tensor:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGB").resize((size, size), Image.BICUBIC)
+        x = torch.from_numpy(np.array(im, dtype=np.float32)).permute(2, 0, 1) / 127.5 - 1.0
+    return x
+
+
+def _fetch_zip(url: str, into: Path) -> None:
+    """Download the zip archive at ``url`` (any scheme urllib opens: https, or file for the tests) and unpack it
+    into ``into``; the archive goes to a temporary file first, so an interrupted download leaves nothing."""
+    import shutil
+    import tempfile
+    import urllib.request
+    import zipfile
+
+    into.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=into) as tmp:
+        archive = Path(tmp) / "archive.zip"
+        with urllib.request.urlopen(url) as response, open(archive, "wb") as f:
+            shutil.copyfileobj(response, f)
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(into)
 
 
 @torch.no_grad()

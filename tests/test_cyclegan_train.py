@@ -116,3 +116,37 @@ def test_the_command_line_trains_a_cyclegan(tmp_path, capsys):
     assert "handwritten -> typeset" in text and "content kept" in text
     saved = json.loads((out / "metrics.json").read_text())["config"]
     assert saved["blocks"] == 1 and saved["lambda_identity"] == 0
+
+
+def photo_archive(tmp_path, name="horse2zebra", n=(3, 2)):
+    """A small NAME.zip laid out as the authors' archives are: NAME/trainA, trainB, testA, testB."""
+    import zipfile
+
+    from PIL import Image
+
+    path = tmp_path / f"{name}.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for split in ("train", "test"):
+            for side, count in zip("AB", n):
+                for i in range(count):
+                    local = tmp_path / f"{split}{side}{i}.png"
+                    Image.new("RGB", (40, 30), (60 * i, 200 if side == "A" else 20, 90)).save(local)
+                    z.write(local, f"{name}/{split}{side}/{i}.png")
+    return path
+
+
+def test_photo_domains_read_local_files_and_fetch_an_archive_only_where_allowed(tmp_path, monkeypatch):
+    from ganlab.data import DownloadNotAllowed
+
+    archive = photo_archive(tmp_path)
+    root = tmp_path / "data"
+    with pytest.raises(DownloadNotAllowed, match="GANLAB_DOWNLOAD=1"):
+        ganlab.cyclegan_train.photo_domains("horse2zebra", root=root, download=False)
+    monkeypatch.setattr(ganlab.cyclegan_train, "PHOTO_URL", archive.as_uri().replace("horse2zebra", "{name}"))
+    a, b = ganlab.cyclegan_train.photo_domains("horse2zebra", size=16, root=root, download=True)
+    assert a.shape == (3, 3, 16, 16) and b.shape == (2, 3, 16, 16)
+    assert a.min() >= -1 and a.max() <= 1 and a[:, 1].mean() > b[:, 1].mean()  # A's images are the green ones
+    assert not list(root.glob("**/*.zip"))  # the archive is unpacked, then removed
+    monkeypatch.setattr(ganlab.cyclegan_train, "PHOTO_URL", "https://nowhere.invalid/{name}.zip")
+    test_a, _ = ganlab.cyclegan_train.photo_domains("horse2zebra", "test", size=8, root=root, download=False, limit=2)
+    assert test_a.shape == (2, 3, 8, 8)  # found locally: nothing fetched
