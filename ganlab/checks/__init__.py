@@ -20,6 +20,8 @@ from .ch06 import check_degrade, check_pixel_shuffle, check_psnr, check_rgb_to_y
 from .ch06_srgan import check_content_loss, check_interpolate_networks, check_residual_block, check_srgan_g_loss
 from .ch07 import check_bernoulli_log_likelihood, check_gaussian_kl, check_reparameterize
 from .ch07_elbo import check_iwae_bound, check_latent_traversal_codes, check_negative_elbo
+from .ch08 import (check_cycle_loss, check_cyclegan_d_step, check_identity_loss, check_image_pool, check_linear_decay,
+                   check_lsgan_losses, check_receptive_field)
 from .core import CheckFailed
 
 __all__ = [
@@ -36,4 +38,6 @@ __all__ = [
     "check_content_loss", "check_srgan_g_loss", "check_interpolate_networks",
     "check_reparameterize", "check_gaussian_kl", "check_bernoulli_log_likelihood", "check_negative_elbo",
     "check_iwae_bound", "check_latent_traversal_codes",
+    "check_cycle_loss", "check_identity_loss", "check_image_pool", "check_linear_decay", "check_receptive_field",
+    "check_lsgan_losses", "check_cyclegan_d_step",
 ]
