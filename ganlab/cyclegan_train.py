@@ -234,13 +234,19 @@ def evaluate_translation(G: nn.Module, F: nn.Module, n: int = 1000) -> dict[str,
     return scores
 
 
+def _first_of_each_class(images: Tensor, labels: Tensor) -> Tensor:
+    """The first image of each class 0-9 (the held-out handwritten digits come in blocks of a class, the typeset
+    ones in turn)."""
+    return images[[int((labels == c).nonzero()[0]) for c in range(10)]]
+
+
 def _save_pictures(nets: dict[str, nn.Module], out: Path) -> None:
     from torchvision.utils import save_image
 
     held = heldout_domains()
     rows = []
     for src, net, back in (("A", nets["G"], nets["F"]), ("B", nets["F"], nets["G"])):
-        x = held[src][0][::100][:10]  # one digit of each class
+        x = _first_of_each_class(*held[src])
         moved = _apply(net.eval(), x)
         rows += [x, moved, _apply(back.eval(), moved)]
     save_image((torch.cat(rows) + 1) / 2, out / "translations.png", nrow=10, padding=2, pad_value=1.0)

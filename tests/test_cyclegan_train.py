@@ -150,3 +150,13 @@ def test_photo_domains_read_local_files_and_fetch_an_archive_only_where_allowed(
     monkeypatch.setattr(ganlab.cyclegan_train, "PHOTO_URL", "https://nowhere.invalid/{name}.zip")
     test_a, _ = ganlab.cyclegan_train.photo_domains("horse2zebra", "test", size=8, root=root, download=False, limit=2)
     assert test_a.shape == (2, 3, 8, 8)  # found locally: nothing fetched
+
+
+def test_the_pictures_show_one_digit_of_each_class_from_both_domains():
+    from ganlab.cyclegan_train import _first_of_each_class
+
+    for images, labels in heldout_domains().values():  # blocks of a class (A), classes in turn (B)
+        picked = _first_of_each_class(images, labels)
+        assert picked.shape == (10, 1, 28, 28)
+        rows = [int(((images == p).flatten(1).all(1)).nonzero()[0]) for p in picked]
+        assert labels[rows].tolist() == list(range(10))
