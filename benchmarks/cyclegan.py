@@ -1,12 +1,15 @@
 """Benchmark: CycleGAN between handwritten and typeset digits, scored on what it promises.
 
     python benchmarks/cyclegan.py                                  # the recipe's defaults, seed 0
-    python benchmarks/cyclegan.py --variants default no-identity no-pool --seeds 0 1 --csv benchmarks/results/cyclegan.csv
+    python benchmarks/cyclegan.py --variants default no-identity wide-d --runs notebooks/runs   # chapter 08's runs
+    python benchmarks/cyclegan.py --variants default no-pool --seeds 0 1 --csv benchmarks/results/cyclegan.csv
     python benchmarks/cyclegan.py --fast                           # a seconds-long smoke version
 
 Each row trains ``ganlab train cyclegan`` (the small configuration: ResNet generators of 16 channels and 6 blocks,
-PatchGANs seeing 34 x 34 px, least-squares losses, lambda_cyc 10, identity 0.5, pools of 50, batches of 16) with
-one thing changed, then scores it on 1,000 held-out digits of each domain: the content kept in each direction
+PatchGANs seeing 16 x 16 px, least-squares losses, lambda_cyc 10, identity 0.5, pools of 50, batches of 16) with
+one thing changed, or loads the finished run of that configuration from ``--runs`` (folders ``cyclegan`` and
+``cyclegan_<variant>``, as chapter 08 names them, so ``--runs notebooks/runs`` reuses the chapter's), then scores it
+on 1,000 held-out digits of each domain: the content kept in each direction
 (the course's classifier reads the translated digit as the one it came from), the cycle error (mean absolute
 error of F(G(a)) - a and G(F(b)) - b, in [-1, 1] units) and the FID of the translations against the target
 domain's held-out digits. Two rows need no training: ``untranslated``, each held-out digit left as it is (the
@@ -24,7 +27,7 @@ import time
 
 from csv_rows import row_writer  # benchmarks/csv_rows.py
 
-VARIANTS = {"default": {}, "no-identity": {"lambda_identity": 0.0}, "no-pool": {"pool": 0},
+VARIANTS = {"default": {}, "no-identity": {"lambda_identity": 0.0}, "wide-d": {"d_layers": 2}, "no-pool": {"pool": 0},
             "no-cycle": {"lambda_cycle": 0.0, "lambda_identity": 0.0}}
 FIELDS = ["variant", "seed", "content_a2b", "content_b2a", "cycle_a", "cycle_b", "fid_b", "fid_a", "train_seconds"]
 
@@ -32,11 +35,12 @@ FIELDS = ["variant", "seed", "content_a2b", "content_b2a", "cycle_a", "cycle_b",
 def train(variant: str, seed: int, threads: int, folder: str, quick: bool) -> dict:
     if quick:
         os.environ["GANLAB_FAST"] = "1"
-    from ganlab.cyclegan_train import default_cyclegan, train_cyclegan
+    from ganlab.cyclegan_train import default_cyclegan, load_or_train_cyclegan
 
-    config = default_cyclegan(**VARIANTS[variant], seed=seed, threads=threads,
-                              out=os.path.join(folder, f"{variant}_seed{seed}"))
-    r = train_cyclegan(config, progress=False)
+    name = "cyclegan" + ("" if variant == "default" else "_" + variant.replace("-", "_"))
+    name += f"_seed{seed}" if seed else ""
+    config = default_cyclegan(**VARIANTS[variant], seed=seed, threads=threads, out=os.path.join(folder, name))
+    _, r = load_or_train_cyclegan(config, progress=False)
     return {"variant": variant, "seed": seed, **{k: r[k] for k in FIELDS[2:]}}
 
 
@@ -54,10 +58,13 @@ def references(n: int) -> list[dict]:
     with torch.no_grad():
         read_a, read_b = ((classifier(x).argmax(1) == y).double().mean().item() for x, y in ((a, la), (b, lb)))
     fid = lambda fake, real: evaluate_images(fake, real=real, classifier=classifier)["fid"]  # noqa: E731
+    # a random subset of each training set (the handwritten training digits are stored class by class)
+    pick = lambda x: x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:n]]  # noqa: E731
     return [{"variant": "untranslated", "seed": "", "content_a2b": read_a, "content_b2a": read_b, "cycle_a": 0.0,
              "cycle_b": 0.0, "fid_b": fid(a, b), "fid_a": fid(b, a), "train_seconds": 0.0},
             {"variant": "other target digits", "seed": "", "content_a2b": float("nan"), "content_b2a": float("nan"),
-             "cycle_a": float("nan"), "cycle_b": float("nan"), "fid_b": fid(train_b[:n], b), "fid_a": fid(train_a[:n], a),
+             "cycle_a": float("nan"), "cycle_b": float("nan"), "fid_b": fid(pick(train_b), b),
+             "fid_a": fid(pick(train_a), a),
              "train_seconds": 0.0}]
 
 

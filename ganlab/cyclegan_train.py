@@ -68,7 +68,7 @@ class CycleGANConfig:
     blocks: int = 6  # generator: residual blocks (the paper: 9 at 256 px, 6 at 128 px)
     downsamplings: int = 2  # generator: stride-2 convolutions before the blocks (the paper: 2)
     d_width: int = 32  # PatchGAN: channels of the first convolution (the paper: 64)
-    d_layers: int = 2  # PatchGAN: 3 is the paper's 70 x 70; 2 sees 34 x 34 px, more than a 28 px digit
+    d_layers: int = 1  # PatchGAN: 3 is the paper's 70 x 70; 1 sees 16 x 16 px (strokes), 2 sees 34 x 34 (a whole digit)
     lambda_cycle: float = 10.0  # weight of the cycle-consistency loss (the paper: 10)
     lambda_identity: float = 0.5  # weight of the identity loss, as a fraction of lambda_cycle (authors' code: 0.5)
     pool: int = 50  # images in each ImagePool (the paper: 50; 0: off)

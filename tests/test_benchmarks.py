@@ -192,5 +192,6 @@ def test_cyclegan_benchmark_scores_each_variant_beside_the_references(tmp_path):
     untranslated = rows["untranslated"]
     assert float(untranslated[2].rstrip("%")) > 90 and float(untranslated[3].rstrip("%")) > 90  # the classifier reads both
     assert float(rows["other target digits"][6]) < float(untranslated[6])  # FID: real B is nearer B than A is
+    assert float(rows["other target digits"][7]) < float(untranslated[7])  # and real A nearer A than B is
     assert rows["other target digits"][2] == "n/a"
     assert len(out.read_text().splitlines()) == 1 + 4
