@@ -13,7 +13,7 @@ batches of 16 digits with smaller networks, for minutes on 2 CPU cores. ``paper_
 
 The run folder holds ``translations.png`` (held-out digits of each domain above their translations and their
 cycle reconstructions), ``losses.png`` and ``metrics.json``: the content kept in each direction (the course's
-classifier reads the translated digit as the digit it came from; it reads 98.6% of handwritten and about 97.7%
+classifier reads the translated digit as the digit it came from; it reads 98.8% of handwritten and 97.3%
 of typeset held-out digits correctly untranslated), the cycle error (mean absolute error of F(G(a)) - a in
 [-1, 1] units, and of G(F(b)) - b), and realism on each target side (FID and KID of the translations against
 that domain's held-out digits, on the classifier's features).
@@ -207,7 +207,7 @@ def _apply(net: nn.Module, x: Tensor, batch: int = 250) -> Tensor:
 
 @torch.no_grad()
 def evaluate_translation(G: nn.Module, F: nn.Module, n: int = 1000) -> dict[str, float]:
-    """What CycleGAN promises, on ``n`` held-out digits of each domain (the same ones for every run):
+    """What CycleGAN promises, on ``n`` held-out digits of each domain (the same, class-balanced ones for every run):
 
     content_a2b / content_b2a: the fraction of translations the classifier reads as the digit they came from;
     cycle_a / cycle_b: mean absolute error of F(G(a)) - a and G(F(b)) - b, in [-1, 1] units;
@@ -223,15 +223,27 @@ def evaluate_translation(G: nn.Module, F: nn.Module, n: int = 1000) -> dict[str,
     try:
         for src, dst, net, back in (("a", "b", G, F), ("b", "a", F, G)):
             x, labels = held[src.upper()]
-            x, labels = x[:n], labels[:n]
+            keep = _balanced(labels, n)
+            x, labels = x[keep], labels[keep]
             moved = _apply(net, x)
             scores[f"content_{src}2{dst}"] = float((classifier(moved).argmax(1) == labels).double().mean())
             scores[f"cycle_{src}"] = float((_apply(back, moved) - x).abs().mean())
-            realism = evaluate_images(moved, real=held[dst.upper()][0][:n], classifier=classifier)
+            real, real_labels = held[dst.upper()]
+            realism = evaluate_images(moved, real=real[_balanced(real_labels, n)], classifier=classifier)
             scores[f"fid_{dst}"], scores[f"kid_{dst}"] = realism["fid"], realism["kid"]
     finally:
         G.train(G_mode), F.train(F_mode)
     return scores
+
+
+def _balanced(labels: Tensor, n: int) -> Tensor:
+    """Indices of ``n`` images with the classes taken in turn (the first of each class, then the second, ...), so
+    that any ``n`` is as class-balanced as it can be: the held-out handwritten digits are stored class by class."""
+    rank = torch.zeros_like(labels)
+    for c in labels.unique():
+        where = labels == c
+        rank[where] = torch.arange(int(where.sum()))
+    return torch.argsort(rank * (int(labels.max()) + 1) + labels, stable=True)[:n]
 
 
 def _first_of_each_class(images: Tensor, labels: Tensor) -> Tensor:

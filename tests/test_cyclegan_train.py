@@ -160,3 +160,12 @@ def test_the_pictures_show_one_digit_of_each_class_from_both_domains():
         assert picked.shape == (10, 1, 28, 28)
         rows = [int(((images == p).flatten(1).all(1)).nonzero()[0]) for p in picked]
         assert labels[rows].tolist() == list(range(10))
+
+
+def test_a_small_evaluation_is_class_balanced_in_both_domains():
+    from ganlab.cyclegan_train import _balanced
+
+    for _, labels in heldout_domains().values():  # blocks of a class (A), classes in turn (B)
+        for n in (10, 100, 250):
+            counts = torch.bincount(labels[_balanced(labels, n)], minlength=10)
+            assert counts.max() - counts.min() <= 1 and counts.sum() == n
