@@ -48,13 +48,14 @@ def references(n: int) -> list[dict]:
     import torch
 
     from ganlab.classifier import load_classifier
-    from ganlab.cyclegan_train import domains, heldout_domains
+    from ganlab.cyclegan_train import _balanced, domains, heldout_domains
     from ganlab.image_metrics import evaluate_images
 
     torch.set_num_threads(1)
     held, (train_a, train_b) = heldout_domains(), domains()
     classifier = load_classifier()
-    (a, la), (b, lb) = ((x[:n], y[:n]) for x, y in (held["A"], held["B"]))
+    # the same class-balanced held-out digits evaluate_translation scores (held-out A is stored class by class)
+    (a, la), (b, lb) = ((x[_balanced(y, n)], y[_balanced(y, n)]) for x, y in (held["A"], held["B"]))
     with torch.no_grad():
         read_a, read_b = ((classifier(x).argmax(1) == y).double().mean().item() for x, y in ((a, la), (b, lb)))
     fid = lambda fake, real: evaluate_images(fake, real=real, classifier=classifier)["fid"]  # noqa: E731
