@@ -44,8 +44,8 @@ from .image_metrics import evaluate_images
 from .image_recipes import training_digits
 from .loop import run_steps
 from .plot import save_panels
-from .recipes import (cpu_threads, finished_metrics, holds_same_run, run_identity, stopped_early, train_in_folder,
-                      write_metrics)
+from .recipes import (cpu_threads, finished_metrics, holds_same_run, open_run, run_identity, stopped_early,
+                      train_in_folder, write_metrics)
 from .superres import _default_root  # the data folder every download of the course shares
 from .typeset import HELDOUT_SEED, TRAIN_SEED, typeset_digits
 
@@ -266,11 +266,7 @@ def _save_pictures(nets: dict[str, nn.Module], out: Path) -> None:
 
 def train_cyclegan(config: CycleGANConfig, resume: bool = False, progress: bool = True) -> dict:
     """Train the CycleGAN of ``config``, write its run folder, return the metrics (as in metrics.json)."""
-    validate.instance("config", config, CycleGANConfig, "a CycleGANConfig, e.g. default_cyclegan()")
-    validate.flag("resume", resume)
-    validate.flag("progress", progress)
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = open_run(config, CycleGANConfig, "a CycleGANConfig, e.g. default_cyclegan()", resume, progress)
     with cpu_threads(config.threads):
         seed_everything(config.seed)
         device = get_device()

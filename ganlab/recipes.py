@@ -105,6 +105,17 @@ def cpu_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def open_run(config: Any, kind: type, hint: str, resume: bool, progress: bool) -> Path:
+    """What a recipe's train function checks first (``config`` is a ``kind``, ``resume`` and ``progress`` are
+    flags), then its run folder ``config.out``, made if it is missing."""
+    validate.instance("config", config, kind, hint)
+    validate.flag("resume", resume)
+    validate.flag("progress", progress)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def run_identity(recipe: str, config: Any) -> dict:
     """What a resumed run must share with the run it continues: the recipe and its settings but ``RUN_FIELDS``."""
     _check_config(config)

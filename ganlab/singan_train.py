@@ -48,8 +48,8 @@ from .env import fast, get_device, seed_everything
 from .images import NATURAL_IMAGES, natural_image
 from .loop import History, TrainingDiverged, run_steps
 from .losses import d_loss_wasserstein, g_loss_wasserstein
-from .recipes import (cpu_threads, finished_metrics, holds_same_run, nothing_to_do, run_identity, train_in_folder,
-                      write_metrics)
+from .recipes import (cpu_threads, finished_metrics, holds_same_run, nothing_to_do, open_run, run_identity,
+                      train_in_folder, write_metrics)
 from .singan import (MAX_WIDTH, MIN_SIZE, SCALE_FACTOR, WIDTH, PatchDiscriminator, SinGAN, image_pyramid, patch_fid,
                      pyramid_sizes, reconstruct, receptive_field, resize, sample, width_at)
 
@@ -290,11 +290,7 @@ def _train_scale(model: SinGAN, scale: int, D: nn.Module, reals: list[Tensor], c
 def train_singan(config: SinGANConfig, resume: bool = False, progress: bool = True) -> dict:
     """Train SinGAN on ``natural_image(config.image, config.max_size)`` coarse to fine, write the run folder, return
     the metrics (as in metrics.json). ``resume``: continue from the scale checkpoints in ``config.out``."""
-    validate.instance("config", config, SinGANConfig, "a SinGANConfig, e.g. default_singan()")
-    validate.flag("resume", resume)
-    validate.flag("progress", progress)
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = open_run(config, SinGANConfig, "a SinGANConfig, e.g. default_singan()", resume, progress)
     with cpu_threads(config.threads):
         return _train(config, resume, progress, out)
 

@@ -42,8 +42,8 @@ from .env import fast, get_device, seed_everything
 from .loop import History, run_steps
 from .losses import d_loss_bce, g_loss_nonsaturating
 from .plot import save_panels
-from .recipes import (cpu_threads, finished_metrics, holds_same_run, run_identity, stopped_early, train_in_folder,
-                      write_metrics)
+from .recipes import (cpu_threads, finished_metrics, holds_same_run, open_run, run_identity, stopped_early,
+                      train_in_folder, write_metrics)
 from .srgan import SRDiscriminator, SRResNet, content_loss, random_features, vgg19_features
 from .superres import SCALE, HELD_OUT, SRPatches, held_out_images, psnr_y, ssim_y, upscale_bicubic
 
@@ -257,11 +257,7 @@ def _run(step, state: dict, identity: dict, config, G: SRResNet, before: dict[st
 # --------------------------------------------------------------------------- SRResNet
 def train_srresnet(config: SRResNetConfig, resume: bool = False, progress: bool = True) -> dict:
     """Train SRResNet on the pixel loss, write the run folder ``config.out``, return its metrics (as metrics.json)."""
-    validate.instance("config", config, SRResNetConfig, "an SRResNetConfig, e.g. default_srresnet()")
-    validate.flag("resume", resume)
-    validate.flag("progress", progress)
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    open_run(config, SRResNetConfig, "an SRResNetConfig, e.g. default_srresnet()", resume, progress)
     with cpu_threads(config.threads):
         seed_everything(config.seed)
         device = get_device()

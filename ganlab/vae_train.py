@@ -37,8 +37,8 @@ from .convnets import DCGANDiscriminator
 from .losses import d_loss_bce, g_loss_nonsaturating
 from .loop import run_steps
 from .plot import save_panels
-from .recipes import (cpu_threads, finished_metrics, holds_same_run, run_identity, stopped_early, train_in_folder,
-                      write_metrics)
+from .recipes import (cpu_threads, finished_metrics, holds_same_run, open_run, run_identity, stopped_early,
+                      train_in_folder, write_metrics)
 from .vae import (DECODERS, ConvVAE, active_units, binarize, importance_weighted_bound, negative_elbo,
                   pixel_bernoulli_log_likelihood)
 
@@ -144,11 +144,7 @@ def _save_pictures(model: ConvVAE, out: Path, config: VAEConfig) -> None:
 
 def train_vae(config: VAEConfig, resume: bool = False, progress: bool = True) -> dict:
     """Train the VAE of ``config``, write its run folder, return the metrics (as in metrics.json)."""
-    validate.instance("config", config, VAEConfig, "a VAEConfig, e.g. default_vae()")
-    validate.flag("resume", resume)
-    validate.flag("progress", progress)
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = open_run(config, VAEConfig, "a VAEConfig, e.g. default_vae()", resume, progress)
     with cpu_threads(config.threads):
         seed_everything(config.seed)
         device = get_device()

@@ -1577,10 +1577,13 @@ CASES += _vae_cases()
 
 
 def _vae_train_cases() -> list[Case]:
-    """Chapter 07: the VAE recipe (ganlab.vae_train)."""
-    from ganlab import checkpoint, vae_train
+    """Chapter 07: the VAE recipe (ganlab.vae_train), and the first checks every recipe shares (recipes.open_run)."""
+    from ganlab import checkpoint, recipes, vae_train
 
     return [
+        C("recipes.open_run", "progress a string (was truthy)",
+          lambda: recipes.open_run(vae_train.VAEConfig(out="nowhere"), vae_train.VAEConfig, "a VAEConfig", False, "no"),
+          ("progress", "'no'")),
         C("vae_train.VAEConfig", "an unknown decoder", lambda: vae_train.VAEConfig(decoder="poisson"),
           ("decoder", "'poisson'", "bernoulli")),
         C("vae_train.VAEConfig", "beta negative", lambda: vae_train.VAEConfig(beta=-1.0), ("beta", "non-negative")),
