@@ -34,7 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from . import validate
-from .checkpoint import CheckpointError, read_checkpoint, restore
+from .checkpoint import restore
 from .classifier import heldout_mnist, load_classifier
 from .data import DownloadNotAllowed
 from .cyclegan import (ImagePool, PatchDiscriminator, ResNetGenerator, cycle_loss, d_loss, g_loss, identity_loss,
@@ -44,8 +44,8 @@ from .image_metrics import evaluate_images
 from .image_recipes import training_digits
 from .loop import run_steps
 from .plot import save_panels
-from .recipes import (cpu_threads, finished_metrics, holds_same_run, open_run, run_identity, stopped_early,
-                      train_in_folder, write_metrics)
+from .recipes import (cpu_threads, finished_metrics, holds_same_run, open_run, read_run, run_identity,
+                      stopped_early, train_in_folder, write_metrics)
 from .superres import _default_root  # the data folder every download of the course shares
 from .typeset import HELDOUT_SEED, TRAIN_SEED, typeset_digits
 
@@ -328,13 +328,8 @@ def train_cyclegan(config: CycleGANConfig, resume: bool = False, progress: bool 
 
 def load_cyclegan(out) -> dict[str, nn.Module]:
     """The four networks saved in the run folder ``out``, in eval mode on the CPU."""
-    path = Path(out) / "checkpoint.pt"
-    if not path.is_file():
-        raise CheckpointError(f"no CycleGAN checkpoint in {out}: train one first (ganlab train cyclegan --out {out})")
-    saved = read_checkpoint(path)
-    if saved["config"].get("recipe") != "cyclegan":
-        raise CheckpointError(f"{path} is a checkpoint of recipe {saved['config'].get('recipe')!r}, not a CycleGAN")
-    config = CycleGANConfig(**{k: v for k, v in saved["config"].items() if k != "recipe"}, out=str(out))
+    saved, fields, path = read_run(out, "cyclegan", "a CycleGAN")
+    config = CycleGANConfig(**fields, out=str(out))
     nets = build_cyclegan(config)
     restore(saved, path, restore_rng=False, **nets)
     return {k: v.eval() for k, v in nets.items()}

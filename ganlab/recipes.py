@@ -116,6 +116,20 @@ def open_run(config: Any, kind: type, hint: str, resume: bool, progress: bool) -
     return out
 
 
+def read_run(out: Any, recipe: str, what: str) -> tuple[dict, dict, Path]:
+    """(the checkpoint payload, the config fields it was trained with, its path) of the ``recipe`` run in the folder
+    ``out``; a CheckpointError naming the fix when there is none or it is another recipe's. ``what`` names the model
+    in those messages ("a VAE", ...)."""
+    path = Path(out) / "checkpoint.pt"
+    if not path.is_file():
+        raise CheckpointError(f"no {what.split(' ', 1)[1]} checkpoint in {out}: train one first "
+                              f"(ganlab train {recipe} --out {out})")
+    saved = read_checkpoint(path)
+    if saved["config"].get("recipe") != recipe:
+        raise CheckpointError(f"{path} is a checkpoint of recipe {saved['config'].get('recipe')!r}, not {what}")
+    return saved, {k: v for k, v in saved["config"].items() if k != "recipe"}, path
+
+
 def run_identity(recipe: str, config: Any) -> dict:
     """What a resumed run must share with the run it continues: the recipe and its settings but ``RUN_FIELDS``."""
     _check_config(config)

@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from . import validate
-from .checkpoint import CheckpointError, read_checkpoint, restore
+from .checkpoint import restore
 from .env import fast, get_device, seed_everything
 from .image_metrics import evaluate_images
 from .image_recipes import heldout_mnist, training_digits
@@ -37,8 +37,8 @@ from .convnets import DCGANDiscriminator
 from .losses import d_loss_bce, g_loss_nonsaturating
 from .loop import run_steps
 from .plot import save_panels
-from .recipes import (cpu_threads, finished_metrics, holds_same_run, open_run, run_identity, stopped_early,
-                      train_in_folder, write_metrics)
+from .recipes import (cpu_threads, finished_metrics, holds_same_run, open_run, read_run, run_identity,
+                      stopped_early, train_in_folder, write_metrics)
 from .vae import (DECODERS, ConvVAE, active_units, binarize, importance_weighted_bound, negative_elbo,
                   pixel_bernoulli_log_likelihood)
 
@@ -201,13 +201,8 @@ def train_vae(config: VAEConfig, resume: bool = False, progress: bool = True) ->
 
 def load_vae(out) -> ConvVAE:
     """The VAE saved in the run folder ``out``, in eval mode on the CPU."""
-    path = Path(out) / "checkpoint.pt"
-    if not path.is_file():
-        raise CheckpointError(f"no VAE checkpoint in {out}: train one first (ganlab train vae --out {out})")
-    saved = read_checkpoint(path)
-    if saved["config"].get("recipe") != "vae":
-        raise CheckpointError(f"{path} is a checkpoint of recipe {saved['config'].get('recipe')!r}, not a VAE")
-    config = VAEConfig(**{k: v for k, v in saved["config"].items() if k != "recipe"}, out=str(out))
+    saved, fields, path = read_run(out, "vae", "a VAE")
+    config = VAEConfig(**fields, out=str(out))
     model = build_vae(config)
     restore(saved, path, restore_rng=False, model=model)
     return model.eval()

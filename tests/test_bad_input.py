@@ -1584,6 +1584,8 @@ def _vae_train_cases() -> list[Case]:
         C("recipes.open_run", "progress a string (was truthy)",
           lambda: recipes.open_run(vae_train.VAEConfig(out="nowhere"), vae_train.VAEConfig, "a VAEConfig", False, "no"),
           ("progress", "'no'")),
+        C("recipes.read_run", "a folder with no checkpoint", lambda: recipes.read_run(Path("."), "vae", "a VAE"),
+          ("no VAE checkpoint", "ganlab train vae"), raises=(checkpoint.CheckpointError,)),
         C("vae_train.VAEConfig", "an unknown decoder", lambda: vae_train.VAEConfig(decoder="poisson"),
           ("decoder", "'poisson'", "bernoulli")),
         C("vae_train.VAEConfig", "beta negative", lambda: vae_train.VAEConfig(beta=-1.0), ("beta", "non-negative")),

@@ -132,3 +132,11 @@ def test_the_command_line_trains_a_vae(tmp_path, capsys):
     assert not saved["binarize"] and saved["adversarial"] == 1.5
     with pytest.raises(SystemExit):
         cli.main(["train", "vae", "--decoder", "poisson"])
+
+
+def test_load_vae_refuses_another_recipes_checkpoint(tmp_path):
+    from ganlab.checkpoint import save_checkpoint
+
+    save_checkpoint(tmp_path / "checkpoint.pt", step=1, config={"recipe": "cyclegan"}, G=torch.nn.Linear(2, 2))
+    with pytest.raises(CheckpointError, match="recipe 'cyclegan', not a VAE"):
+        load_vae(tmp_path)
