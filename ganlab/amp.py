@@ -9,6 +9,7 @@ active. The same code runs on CPU in CI, which is how the mixed-precision path i
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -40,8 +41,14 @@ def amp_dtype(device: str | torch.device) -> torch.dtype:
 class Precision:
     """Autocast for the forward pass and (float16 only) a loss scaler for the backward pass."""
 
-    def __init__(self, device: torch.device, enabled: bool = False):
+    def __init__(self, device: torch.device, enabled: bool = False,
+                 after_backward: Callable[[], None] | None = None):
+        """``after_backward``: called between the backward pass and the optimiser's step (e.g. to average the
+        gradients over processes by hand, ``distributed.average_gradients``)."""
         self.device = _device(device)
+        if after_backward is not None and not callable(after_backward):
+            raise TypeError(f"after_backward must be a function of no arguments, got {type(after_backward).__name__}")
+        self.after_backward = after_backward
         self.enabled = validate.flag("enabled", enabled) and self.device.type in ("cpu", "cuda")
         self.dtype = amp_dtype(self.device)
         use_scaler = self.enabled and self.dtype == torch.float16
@@ -59,9 +66,13 @@ class Precision:
         validate.instance("optimizer", optimizer, torch.optim.Optimizer, "an optimiser")
         if self.scaler is None:
             loss.backward()
+            if self.after_backward is not None:
+                self.after_backward()
             optimizer.step()
         else:
             self.scaler.scale(loss).backward()
+            if self.after_backward is not None:  # on the scaled gradients: every process then sees the same infs
+                self.after_backward()
             self.scaler.step(optimizer)
             self.scaler.update()
 

@@ -97,6 +97,10 @@ def _add_image_recipe(recipes: argparse._SubParsersAction, name: str, conditiona
                         "train 1.7 times as fast as one; use 1 when other programs keep the cores busy, where two "
                         "threads wait on each other and run several times slower")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--sync-batchnorm", action="store_true",
+                   help="with several processes (torchrun --nproc_per_node N -m ganlab train ...): BatchNorm on the "
+                        "statistics of the whole global batch, so the run matches one process with that batch "
+                        "(--batch-size is always the global batch)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -301,10 +305,12 @@ def _run_image(args: argparse.Namespace) -> int:
         extra["generator"] = args.generator
     config = default_dcgan(args.recipe == "cgan", steps=args.steps, batch_size=args.batch_size, width=args.width,
                            latent_dim=args.latent_dim, loss=args.loss, ema=args.ema, seed=args.seed, out=args.out,
-                           threads=args.threads, **extra)
+                           threads=args.threads, sync_batchnorm=args.sync_batchnorm, **extra)
     r = train_dcgan(config, resume=args.resume, progress=not args.no_progress)
     if r.get("nothing_to_do"):
         return 0  # the loop has said why
+    if "rank" in r:  # one of several processes: rank 0 reports
+        return 130 if r["status"] == "interrupted" else 0
     ref = r["real_reference"]
     print(f"{r['eval_samples']} samples{' of the EMA generator' if r['evaluated'] == 'ema' else ''}: "
           f"classes {r['classes_covered']}/10, label KL {r['label_kl']:.3f}, "

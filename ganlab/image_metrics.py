@@ -80,7 +80,8 @@ def fid_from_features(real: Tensor, fake: Tensor) -> float:
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     _check_features(real, fake, 2, "FID")
-    metric = FrechetInceptionDistance(feature=_PassThrough(real.shape[1]))  # statistics in float64
+    # sync_on_compute=False: the features here are all the images, even when several processes run
+    metric = FrechetInceptionDistance(feature=_PassThrough(real.shape[1]), sync_on_compute=False)  # in float64
     metric.update(real, real=True)
     metric.update(fake, real=False)
     return float(metric.compute())
@@ -104,7 +105,8 @@ def kid_from_features(real: Tensor, fake: Tensor, subsets: int = KID_SUBSETS, su
         raise ValueError(f"KID subset_size must be in [2, {n}] (the smaller set has {n} samples), got {subset_size}")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-        metric = KernelInceptionDistance(feature=_PassThrough(real.shape[1]), subsets=subsets, subset_size=subset_size)
+        metric = KernelInceptionDistance(feature=_PassThrough(real.shape[1]), subsets=subsets, subset_size=subset_size,
+                                         sync_on_compute=False)
     metric.update(real, real=True)
     metric.update(fake, real=False)
     with torch.random.fork_rng(devices=[]):  # torchmetrics draws the subsets from the global generator

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import data, validate
+from . import data, distributed, validate
 from .checkpoint import load_checkpoint
 from .classifier import N_CLASSES, heldout_mnist, mnist_split
 from .augment import Augmented, DiffAugment
@@ -88,6 +88,9 @@ class DCGANConfig:
     # The unconditional G (chapter 05): "dcgan", or "style", the style-based G of ganlab.stylegan (Karras et al.
     # 2019) with ``width`` channels at every resolution, against the same D
     generator: str = "dcgan"
+    # Several processes (torchrun --nproc_per_node W -m ganlab train dcgan ...; see ganlab.distributed): batch_size
+    # stays the global batch; True: BatchNorm on the global batch's statistics (no effect in one process)
+    sync_batchnorm: bool = False
 
     def __post_init__(self) -> None:
         self.train_config()  # checks the loss name, steps, batch size and learning rates
@@ -134,7 +137,7 @@ class DCGANConfig:
                            log_every=self.sample_every, checkpoint_every=self.sample_every, progress=progress,
                            seed=self.seed, feature_matching=self.feature_matching,
                            classifier_weight=1.0 if self.conditional and self.conditional_d != "projection" else 0.0,
-                           classify_fakes=self.conditional_d != "acgan-real")
+                           classify_fakes=self.conditional_d != "acgan-real", sync_batchnorm=self.sync_batchnorm)
 
 
 def _check_config(config: DCGANConfig) -> None:
@@ -305,8 +308,12 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
 
     On an idle 2-core CPU two threads run the default players 1.7 times as fast as one; when other
     programs keep the cores busy, two threads wait on each other at every layer and one is far faster.
+
+    Started by ``torchrun`` with several processes, it trains data-parallel (``ganlab.distributed``); rank 0
+    draws, saves, scores and writes the run folder, and the other ranks return ``{"rank": r, "status": ...}``.
     """
     _check_config(config)
+    distributed.init()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     with cpu_threads(config.threads):
@@ -332,6 +339,9 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
         unchanged = nothing_to_do(out, history, config.steps)
         if unchanged is not None:
             return unchanged
+        if not distributed.is_main():  # rank 0 scores the run and writes its folder
+            return {"rank": distributed.rank(), "status": "interrupted" if history.interrupted else "finished",
+                    "steps_done": history.last_step}
         steps_done = history.last_step
         steps_run = steps_done - history.start_step
         final = G if ema is None else ema.module
@@ -355,6 +365,7 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
         "eval_seconds": round(time.perf_counter() - start_eval, 2),
         "device": str(next(G.parameters()).device),
         "threads": threads_used,
+        "processes": distributed.world_size(),
         "config": dataclasses.asdict(config),
     }
     write_metrics(out, result)
@@ -362,7 +373,7 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
 
 
 # Fields that change how a run is carried out but not the G it ends with.
-_NOT_IN_RESULT = ("out", "threads", "sample_every")
+_NOT_IN_RESULT = ("out", "threads", "sample_every", "sync_batchnorm")
 
 
 def load_or_train_dcgan(config: DCGANConfig, progress: bool = True) -> tuple[nn.Module, dict]:

@@ -41,7 +41,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
-from . import validate
+from . import distributed, validate
 from .checkpoint import check_same_run, read_checkpoint, restore
 from .env import fast, get_device, seed_everything
 from .image_metrics import evaluate_images
@@ -220,6 +220,7 @@ def train_lapgan(config: LAPGANConfig, resume: bool = False, progress: bool = Tr
     _check_config(config)
     validate.flag("resume", resume)
     validate.flag("progress", progress)
+    distributed.single_process("The lapgan recipe")
     with cpu_threads(config.threads):
         return _train(config, resume, progress)
 

@@ -63,7 +63,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
-from . import validate
+from . import distributed, validate
 from .checkpoint import check_same_run, read_checkpoint, restore, save_checkpoint
 
 
@@ -179,9 +179,11 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
               f"ask for more steps to train on.")
         return history
 
+    main = distributed.is_main()  # with several processes, rank 0 alone saves, draws and shows progress
+
     def save(step: int) -> None:
         nonlocal saved_step
-        if path is not None:
+        if path is not None and main:
             save_checkpoint(path, step=step, config=config, history=history, **everything)
             saved_step = step
 
@@ -193,7 +195,7 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
         return f"the checkpoint {path} holds step {saved_step} and is unchanged"
 
     done, in_step = start, False  # done: the last step finished and logged
-    bar = tqdm(total=steps, initial=start, disable=not progress, desc="training", leave=False)
+    bar = tqdm(total=steps, initial=start, disable=not (progress and main), desc="training", leave=False)
     try:
         with _CtrlC() as ctrl_c:
             for step in range(start + 1, steps + 1):
@@ -207,6 +209,9 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
                 if not isinstance(stats, dict):
                     raise TypeError(f"step_fn must return a dict of floats, e.g. {{'loss': loss.item()}}; "
                                     f"at step {step} it returned {type(stats).__name__}")
+                # several processes: the values averaged over them, and a stop that any of them asked for, so that
+                # every process logs, stops on NaN and stops on Ctrl-C at the same step
+                stats, agreed_stop = distributed.average_stats(stats, ctrl_c.requested)
                 for avg, net in averages.values():
                     avg.update_parameters(net)
                 if not all(math.isfinite(v) for v in stats.values()):
@@ -220,9 +225,11 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
                 bar.update(1)
                 if step % log_every == 0 or step == steps:
                     bar.set_postfix({k: f"{v:.3g}" for k, v in list(stats.items())[:4]})
-                    if callback is not None:
+                    if callback is not None and main:
                         callback(step, history)
-                if ctrl_c.requested and step < steps:
+                # (in one process, a Ctrl-C that came during the callback counts at once; with several, at the next
+                # step's agreement)
+                if (agreed_stop if distributed.active() else ctrl_c.requested) and step < steps:
                     raise KeyboardInterrupt
                 if checkpoint_every and step % checkpoint_every == 0 and step < steps:
                     save(step)
@@ -235,9 +242,10 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
         history.interrupted = True
         if saved_step != done:
             save(done)
-        print(f"Interrupted after step {done} of {steps}: " + (
-            f"saved {path} at step {done}; resume to continue." if path is not None else
-            "the networks keep the weights of that step (pass checkpoint=... to save runs)."))
+        if main:
+            print(f"Interrupted after step {done} of {steps}: " + (
+                f"saved {path} at step {done}; resume to continue." if path is not None else
+                "the networks keep the weights of that step (pass checkpoint=... to save runs)."))
     finally:
         bar.close()
     return history

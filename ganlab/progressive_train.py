@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import validate
+from . import distributed, validate
 from .checkpoint import check_same_run, read_checkpoint, restore
 from .env import fast, get_device, seed_everything
 from .image_metrics import evaluate_images
@@ -206,6 +206,7 @@ def train_progressive(config: ProgressiveConfig, resume: bool = False, progress:
     validate.instance("config", config, ProgressiveConfig, "a ProgressiveConfig, e.g. default_progressive()")
     validate.flag("resume", resume)
     validate.flag("progress", progress)
+    distributed.single_process("The progressive recipe")
     with cpu_threads(config.threads):
         return _train(config, resume, progress)
 

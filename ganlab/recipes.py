@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from . import data, validate
+from . import data, distributed, validate
 from .checkpoint import CheckpointError, CheckpointWriteError, read_checkpoint
 from .env import fast, seed_everything
 from .losses import GANLoss, get_loss, with_penalty_weight
@@ -82,7 +82,7 @@ class Toy2DConfig:
 
 # Fields of a recipe's config that change how long or how visibly a run goes, not which run it is:
 # a run may be resumed with other values of these (a larger ``steps`` trains on).
-RUN_FIELDS = ("steps", "out", "threads", "sample_every", "eval_samples")
+RUN_FIELDS = ("steps", "out", "threads", "sample_every", "eval_samples", "sync_batchnorm")
 
 
 def _check_config(config: Any) -> None:
@@ -111,6 +111,7 @@ def open_run(config: Any, kind: type, hint: str, resume: bool, progress: bool) -
     validate.instance("config", config, kind, hint)
     validate.flag("resume", resume)
     validate.flag("progress", progress)
+    distributed.single_process(f"The recipe configured by {kind.__name__}")
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     return out
@@ -171,7 +172,8 @@ def train_in_folder(out: Path, config: Any, train: Callable[[], History]) -> His
         if isinstance(err, TrainingDiverged):
             record["diverged_at_step"] = err.step
         try:
-            write_metrics(out, record)
+            if distributed.is_main():  # with several processes, rank 0 writes the run folder
+                write_metrics(out, record)
         except OSError:  # the folder may be the reason (full, unwritable): the original error says more
             pass
         raise
@@ -262,6 +264,7 @@ def _save_figures(out: Path, G, D, mixture, history, loss_name: str, scores: dic
 def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True) -> dict:
     """Train on a toy mixture, write the run folder, return the metrics."""
     validate.instance("config", config, Toy2DConfig, "a Toy2DConfig, e.g. default_toy2d()")
+    distributed.single_process("The toy2d recipe")
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)

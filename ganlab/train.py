@@ -23,6 +23,7 @@ Conditional GANs use the same loop: with class labels ``y`` the players are call
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from dataclasses import dataclass
@@ -31,9 +32,10 @@ from typing import Callable, Optional, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from . import validate
+from . import distributed, validate
 from .amp import Precision
 from .augment import Augmented
 from .losses import LOSSES, GANLoss, get_loss
@@ -73,6 +75,9 @@ class TrainConfig:
     checkpoint_every: int = 0  # steps between checkpoints (0: only at the end), when a path is given
     progress: bool = True  # show a tqdm progress bar
     seed: int = 0  # seeds the noise z and the batches fit draws from a tensor (a sampler function uses its own RNG)
+    # Several processes (torchrun, see ganlab.distributed): BatchNorm on the statistics of the global batch. Changes
+    # nothing in one process, so it is not part of the run's identity: checkpoints move between one and several
+    sync_batchnorm: bool = False
 
     def __post_init__(self) -> None:
         validate.choice("loss", self.loss, LOSSES)
@@ -89,13 +94,13 @@ class TrainConfig:
         if self.feature_matching and self.classifier_weight:
             raise ValueError("feature_matching is for unconditional GANs and classifier_weight for AC-GANs; "
                              "choose one")
-        for name in ("reuse_fakes", "feature_matching", "classify_fakes", "amp", "progress"):
+        for name in ("reuse_fakes", "feature_matching", "classify_fakes", "amp", "progress", "sync_batchnorm"):
             validate.flag(name, getattr(self, name))
 
     def run_identity(self) -> dict:
         """The fields a resumed run must share with the run it continues (all but length and logging)."""
         return {k: v for k, v in dataclasses.asdict(self).items()
-                if k not in ("steps", "log_every", "checkpoint_every", "progress")}
+                if k not in ("steps", "log_every", "checkpoint_every", "progress", "sync_batchnorm")}
 
     def lr_factor(self, step: int) -> float:
         """Multiplier of the learning rates at ``step`` (1-based): 1, then a linear fall to 0."""
@@ -124,6 +129,14 @@ def d_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor, opt_d: torch.opt
     ``y``, on G(z, y), and D sees (x, y). ``fake``: G(z) already computed (it is detached here)."""
     _check_step_args(G, D, opt_d, "opt_d", loss)
     validate.tensor("real", real, finite=False)
+    if loss.penalty is not None and isinstance(D, DistributedDataParallel):
+        raise ValueError(
+            f"D is wrapped in DistributedDataParallel and the loss {loss.name!r} has a penalty on D's gradient, which "
+            "needs a double backward. DDP does not support one (PyTorch issues 47562 and 63929): it all-reduces only "
+            "the gradients that reach the weights, and a backward that misses a weight (a penalty alone never reaches "
+            "D's last bias) leaves it waiting or failing at the next step. Pass the plain D and average its gradients "
+            "over the processes before the step, as fit does: Precision(device, after_backward=lambda: "
+            "ganlab.distributed.average_gradients(D))")
     precision = precision or Precision(real.device)
     cond = () if y is None else (y,)
     opt_d.zero_grad(set_to_none=True)
@@ -204,7 +217,8 @@ def feature_matching_g_step(G: nn.Module, D: nn.Module, real: Tensor, z: Tensor,
 def _check_acgan_args(G: nn.Module, D: nn.Module, opt: torch.optim.Optimizer, opt_name: str, loss: GANLoss,
                       y: Tensor, n: int) -> None:
     _check_step_args(G, D, opt, opt_name, loss)
-    inner = D.D if isinstance(D, Augmented) else D
+    inner = distributed.unwrap(D)
+    inner = inner.D if isinstance(inner, Augmented) else inner
     if not (isinstance(getattr(inner, "classify", None), nn.Module) and isinstance(getattr(inner, "n_classes", None),
                                                                                    int)):
         raise TypeError(f"the AC-GAN steps need a D with a class head (D.classify) that returns (logits, class "
@@ -354,7 +368,14 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
     device = next(G.parameters()).device
     if opt_g is None or opt_d is None:
         opt_g, opt_d = make_optimizers(G, D, config)
-    prec_d, prec_g = Precision(device, config.amp), Precision(device, config.amp)
+    # Several processes (torchrun; see ganlab.distributed): each takes its slice ``part`` of every global batch and
+    # runs its players in DDP, which averages the gradients; in one process part is the whole batch and nothing
+    # is wrapped. Under a penalty D stays plain and its gradients are averaged by hand (DDP has no double backward).
+    part = distributed.shard(config.batch_size)
+    by_hand = distributed.active() and loss.penalty is not None
+    prec_d = Precision(device, config.amp, after_backward=(lambda: distributed.average_gradients(D)) if by_hand
+                       else None)
+    prec_g = Precision(device, config.amp)
     batches = torch.Generator().manual_seed(config.seed)  # draws the real batches' indices and every z
     sample_real = _batch_sampler(data, device, batches)
     reuse = config.reuse_fakes and config.n_critic == 1
@@ -365,38 +386,45 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
     if config.feature_matching and labelled:
         raise ValueError("feature matching here is for unconditional GANs; pass the examples without labels")
 
+    def real_batch() -> tuple[Tensor, Optional[Tensor]]:
+        real, y = sample_real(config.batch_size)  # the global batch, the same on every process
+        return real[part], None if y is None else y[part]
+
     def z_batch() -> Tensor:
-        return torch.randn(config.batch_size, G.latent_dim, generator=batches).to(device)
+        return torch.randn(config.batch_size, G.latent_dim, generator=batches)[part].to(device)
 
     def gan_step(step: int) -> dict[str, float]:
-        """One iteration: n_critic steps of D, then one step of G."""
+        """One iteration: n_critic steps of D, then one step of G (through the plain D: its weights take no
+        gradient there, so DDP has nothing of D's to average)."""
         for _ in range(config.n_critic):
-            real, y = sample_real(config.batch_size)
+            real, y = real_batch()
             z, fake = z_batch(), None
             if reuse:  # G(z) once, with its graph: D's step reads it detached, G's step backpropagates through it
                 with prec_g.autocast():
-                    fake = G(z, *(() if y is None else (y,)))
+                    fake = G_par(z, *(() if y is None else (y,)))
             if acgan:
-                stats = acgan_d_step(G, D, real, y, z, opt_d, loss, prec_d, fake, config.classifier_weight,
+                stats = acgan_d_step(G_par, D_par, real, y, z, opt_d, loss, prec_d, fake, config.classifier_weight,
                                      config.classify_fakes)
             else:
-                stats = d_step(G, D, real, z, opt_d, loss, prec_d, y=y, fake=fake)
+                stats = d_step(G_par, D_par, real, z, opt_d, loss, prec_d, y=y, fake=fake)
         if not reuse:
             z = z_batch()  # a fresh z for G's step
         if acgan:  # the labels of the last real batch, as below
-            stats.update(acgan_g_step(G, D, z, y, opt_g, loss, prec_g, fake, config.classifier_weight))
+            stats.update(acgan_g_step(G_par, D, z, y, opt_g, loss, prec_g, fake, config.classifier_weight))
         elif config.feature_matching:
-            stats.update(feature_matching_g_step(G, D, real, z, opt_g, prec_g, fake))
+            stats.update(feature_matching_g_step(G_par, D, real, z, opt_g, prec_g, fake))
         else:
-            stats.update(g_step(G, D, z, opt_g, loss, prec_g, y=y, fake=fake))  # the labels of the last real batch
+            stats.update(g_step(G_par, D, z, opt_g, loss, prec_g, y=y, fake=fake))  # the labels of the last real batch
         return stats
 
-    return run_steps(
-        gan_step, steps=config.steps, config={**config.run_identity(), **(identity or {})},
-        state={"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "prec_g": prec_g, "prec_d": prec_d,
-               "batches": batches},
-        averages={"ema": (ema, G)} if ema is not None else None,
-        lr_factor=config.lr_factor if config.lr_decay else None,
-        callback=None if callback is None else (lambda step, history: callback(step, G, D, history)),
-        checkpoint=checkpoint, resume=resume, log_every=config.log_every,
-        checkpoint_every=config.checkpoint_every, progress=config.progress)
+    with distributed.sync_batchnorm(G, D) if config.sync_batchnorm else contextlib.nullcontext():
+        G_par, D_par = distributed.wrap(G), (D if by_hand else distributed.wrap(D))
+        return run_steps(
+            gan_step, steps=config.steps, config={**config.run_identity(), **(identity or {})},
+            state={"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d, "prec_g": prec_g, "prec_d": prec_d,
+                   "batches": batches},
+            averages={"ema": (ema, G)} if ema is not None else None,
+            lr_factor=config.lr_factor if config.lr_decay else None,
+            callback=None if callback is None else (lambda step, history: callback(step, G, D, history)),
+            checkpoint=checkpoint, resume=resume, log_every=config.log_every,
+            checkpoint_every=config.checkpoint_every, progress=config.progress)
