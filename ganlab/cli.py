@@ -172,7 +172,7 @@ def _add_cyclegan_recipe(recipes: argparse._SubParsersAction) -> None:
     p.add_argument("--lambda-cycle", type=_non_negative_float, default=d.lambda_cycle,
                    help="weight of the cycle-consistency loss (the paper: 10)")
     p.add_argument("--lambda-identity", type=_non_negative_float, default=d.lambda_identity,
-                   help="weight of the identity loss as a fraction of --lambda-cycle (0: off)")
+                   help="weight of the identity loss as a fraction of --lambda-cycle (0: off; the authors' code uses 0.5)")
     p.add_argument("--pool", type=_int_at_least(0), default=d.pool, help="fakes kept in each image pool (0: off)")
     p.add_argument("--blocks", type=_int_at_least(0), default=d.blocks, help="residual blocks in each generator")
     p.add_argument("--width", type=_positive_int, default=d.width, help="channels of each generator's first layer")

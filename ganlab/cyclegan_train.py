@@ -5,7 +5,7 @@ checkpoints, exact resume), then measures what CycleGAN promises.
 
 Training follows the paper (Zhu et al. 2017, sec. 4 and 7.1) and the authors' code: per step, one update of
 both generators on L_GAN(G, D_B) + L_GAN(F, D_A) + lambda_cyc (L_cyc(A) + L_cyc(B)) + lambda_id lambda_cyc
-(L_id(A) + L_id(B)) with least-squares GAN losses, then one update of both discriminators on the halved
+(L_id(A) + L_id(B)) (lambda_id 0 by default: see CycleGANConfig) with least-squares GAN losses, then one update of both discriminators on the halved
 least-squares loss, their fakes drawn through an ``ImagePool`` of 50 per domain; Adam 2e-4, beta1 0.5; the
 learning rate constant for the first half of the run and then linearly down to 0. The paper trains with batch
 1 for 200 epochs on 256 px photographs; the recipe's small configuration (``CycleGANConfig`` defaults) trains
@@ -70,7 +70,10 @@ class CycleGANConfig:
     d_width: int = 32  # PatchGAN: channels of the first convolution (the paper: 64)
     d_layers: int = 1  # PatchGAN: 3 is the paper's 70 x 70; 1 sees 16 x 16 px (strokes), 2 sees 34 x 34 (a whole digit)
     lambda_cycle: float = 10.0  # weight of the cycle-consistency loss (the paper: 10)
-    lambda_identity: float = 0.5  # weight of the identity loss, as a fraction of lambda_cycle (authors' code: 0.5)
+    # weight of the identity loss, as a fraction of lambda_cycle. The paper adds it (0.5) for photographs from
+    # paintings only, and the authors' code turns it on (0.5) by default; off here, since on these digits it costs
+    # content: 88.7% and 88.3% kept against 94.9% and 94.2% without it (seed 0; chapter 08, section 6c)
+    lambda_identity: float = 0.0
     pool: int = 50  # images in each ImagePool (the paper: 50; 0: off)
     steps: int = 3000
     batch_size: int = 16  # the paper: 1

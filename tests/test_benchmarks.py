@@ -184,11 +184,11 @@ def test_vae_vs_gan_benchmark_scores_every_model_and_the_references(tmp_path):
 def test_cyclegan_benchmark_scores_each_variant_beside_the_references(tmp_path):
     out = tmp_path / "cyclegan.csv"
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "cyclegan.py"), "--fast", "--variants",
-                             "default", "no-identity", "--threads", "1", "--runs", str(tmp_path / "runs"), "--csv",
+                             "default", "identity", "--threads", "1", "--runs", str(tmp_path / "runs"), "--csv",
                              str(out)], capture_output=True, text=True, check=True, timeout=600)
     rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ") for line in result.stdout.splitlines()
             if line.startswith("| ") and not line.startswith("| variant")}
-    assert list(rows) == ["default", "no-identity", "untranslated", "other target digits"]
+    assert list(rows) == ["default", "identity", "untranslated", "other target digits"]
     untranslated = rows["untranslated"]
     assert float(untranslated[2].rstrip("%")) > 90 and float(untranslated[3].rstrip("%")) > 90  # the classifier reads both
     assert float(rows["other target digits"][6]) < float(untranslated[6])  # FID: real B is nearer B than A is

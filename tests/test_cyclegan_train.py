@@ -22,7 +22,7 @@ def tiny(out, **overrides) -> CycleGANConfig:
 
 
 def test_a_run_writes_its_folder_and_scores_both_directions(tmp_path):
-    r = train_cyclegan(tiny(tmp_path / "a"), progress=False)
+    r = train_cyclegan(tiny(tmp_path / "a", lambda_identity=0.5), progress=False)
     assert r["status"] == "finished" and r["steps_done"] == 6
     for name in ("translations.png", "losses.png", "metrics.json", "checkpoint.pt"):
         assert (tmp_path / "a" / name).is_file(), name
@@ -58,7 +58,8 @@ def test_the_learning_rate_is_constant_then_decays_linearly(tmp_path, monkeypatc
 
 
 def test_without_identity_loss_it_is_neither_computed_nor_logged(tmp_path):
-    train_cyclegan(tiny(tmp_path / "n", lambda_identity=0.0), progress=False)
+    assert default_cyclegan().lambda_identity == 0  # the recipe's default (see CycleGANConfig)
+    train_cyclegan(tiny(tmp_path / "n"), progress=False)
     assert "identity_a" not in read_checkpoint(tmp_path / "n" / "checkpoint.pt")["history"]
 
 
@@ -110,12 +111,12 @@ def test_the_papers_configuration():
 
 def test_the_command_line_trains_a_cyclegan(tmp_path, capsys):
     out = tmp_path / "cli"
-    assert cli.main(["train", "cyclegan", "--steps", "3", "--blocks", "1", "--width", "4", "--lambda-identity", "0",
+    assert cli.main(["train", "cyclegan", "--steps", "3", "--blocks", "1", "--width", "4", "--lambda-identity", "0.25",
                      "--out", str(out), "--no-progress", "--threads", "1"]) == 0
     text = capsys.readouterr().out
     assert "handwritten -> typeset" in text and "content kept" in text
     saved = json.loads((out / "metrics.json").read_text())["config"]
-    assert saved["blocks"] == 1 and saved["lambda_identity"] == 0
+    assert saved["blocks"] == 1 and saved["lambda_identity"] == 0.25
 
 
 def photo_archive(tmp_path, name="horse2zebra", n=(3, 2)):
