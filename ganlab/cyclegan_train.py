@@ -5,8 +5,8 @@ checkpoints, exact resume), then measures what CycleGAN promises.
 
 Training follows the paper (Zhu et al. 2017, sec. 4 and 7.1) and the authors' code: per step, one update of
 both generators on L_GAN(G, D_B) + L_GAN(F, D_A) + lambda_cyc (L_cyc(A) + L_cyc(B)) + lambda_id lambda_cyc
-(L_id(A) + L_id(B)) (lambda_id 0 by default: see CycleGANConfig) with least-squares GAN losses, then one update of both discriminators on the halved
-least-squares loss, their fakes drawn through an ``ImagePool`` of 50 per domain; Adam 2e-4, beta1 0.5; the
+(L_id(A) + L_id(B)) (lambda_id 0 by default: see CycleGANConfig) with least-squares GAN losses, then one update
+of both discriminators on the halved least-squares loss, their fakes drawn through an ``ImagePool`` of 50 per domain; Adam 2e-4, beta1 0.5; the
 learning rate constant for the first half of the run and then linearly down to 0. The paper trains with batch
 1 for 200 epochs on 256 px photographs; the recipe's small configuration (``CycleGANConfig`` defaults) trains
 batches of 16 digits with smaller networks, for minutes on 2 CPU cores. ``paper_cyclegan()`` is the paper's.
