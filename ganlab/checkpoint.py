@@ -206,6 +206,24 @@ def _check_fits(name: str, module: torch.nn.Module, state: dict[str, Any], path:
             f"with: {config}")
 
 
+# Settings that tell the kinds of optimiser apart, and stay across PyTorch versions (which add others, such as
+# Adam's decoupled_weight_decay, so the full sets may differ between the version that saved and the one that loads)
+_OPTIMIZER_KINDS = ("betas", "momentum", "alpha", "lr_decay", "rho", "etas", "lambd")
+
+
+def _check_optimizer(name: str, opt: torch.optim.Optimizer, state: Any, path: Path) -> None:
+    """Refuse a saved optimiser of another kind (Adam's state into SGD loads, then fails deep inside step())."""
+    def kind(groups: list[dict]) -> set[str]:
+        return {k for g in groups for k in g if k in _OPTIMIZER_KINDS}
+
+    saved, mine = kind(state.get("param_groups", []) if isinstance(state, dict) else []), kind(opt.param_groups)
+    if saved != mine:
+        raise CheckpointError(
+            f"{path}: the saved {name} is another kind of optimiser than the {type(opt).__name__} given (the saved "
+            f"one has the settings {sorted(saved)}, this one {sorted(mine)}). Resume with the optimiser the run was "
+            f"trained with, or start a new run.")
+
+
 def _load_into(name: str, obj: Any, state: Any, path: Path, config: dict[str, Any]) -> None:
     if isinstance(obj, torch.Generator):
         obj.set_state(state)
@@ -244,9 +262,11 @@ def restore(payload: dict[str, Any], path: str | os.PathLike, *, restore_rng: bo
     if missing:
         raise CheckpointError(f"{path} holds no {', '.join(missing)}: it was saved by a run without "
                               f"{'it' if len(missing) == 1 else 'them'} (it holds {', '.join(saved)})")
-    for name, obj in objects.items():  # every network is checked before any is changed
+    for name, obj in objects.items():  # every network and optimiser is checked before any is changed
         if isinstance(obj, torch.nn.Module):
             _check_fits(name, obj, saved[name], path, config)
+        elif isinstance(obj, torch.optim.Optimizer):
+            _check_optimizer(name, obj, saved[name], path)
     for name, obj in objects.items():
         _load_into(name, obj, saved[name], path, config)
     if restore_rng:

@@ -269,6 +269,19 @@ def test_a_checkpoint_without_what_the_run_needs_is_refused(tmp_path):
         Regression().run(6, checkpoint=tmp_path / "c.pt", resume=True)
 
 
+def test_a_checkpoint_of_another_kind_of_optimiser_is_refused_before_anything_changes(tmp_path):
+    net = nn.Linear(3, 1)
+    ckpt.save_checkpoint(tmp_path / "c.pt", step=2, net=net, opt=torch.optim.Adam(net.parameters()))
+    fresh = nn.Linear(3, 1)
+    sgd = torch.optim.SGD(fresh.parameters(), lr=0.1)
+    before = [p.detach().clone() for p in fresh.parameters()]
+    # Adam's state loads into SGD without complaint and fails later, deep inside SGD.step(), with a KeyError
+    with pytest.raises(ckpt.CheckpointError, match=r"another kind of optimiser than the SGD given.*\['betas'\]"):
+        ckpt.load_checkpoint(tmp_path / "c.pt", net=fresh, opt=sgd)
+    assert all(torch.equal(a, b) for a, b in zip(before, fresh.parameters())), "no network may change first"
+    ckpt.load_checkpoint(tmp_path / "c.pt", net=fresh, opt=torch.optim.AdamW(fresh.parameters()))  # a kin of Adam
+
+
 def test_history_last_step():
     h = History()
     assert h.last_step == 0
