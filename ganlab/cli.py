@@ -155,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sr_recipes(recipes)
     _add_vae_recipe(recipes)
     _add_cyclegan_recipe(recipes)
+    doctor = commands.add_parser(
+        "doctor", help="read a run folder and say what went wrong in training",
+        description="Read the history in a run folder's checkpoint (one per stage for staged recipes) and its "
+                    "metrics.json, and report in plain words what the signals show: a discriminator that wins "
+                    "outright or learns nothing, one that prefers the fakes, divergence, posterior collapse; each "
+                    "with its evidence, usual causes and remedies (ganlab.doctor explains the thresholds). Exits "
+                    "with 0 when nothing is found, 1 when something is.")
+    doctor.add_argument("run", help="the run folder, e.g. runs/dcgan")
     return parser
 
 
@@ -429,6 +437,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .train import TrainingDiverged
 
     try:
+        if args.command == "doctor":
+            from .doctor import MIN_HISTORY, examine_run, report
+
+            findings, logged = examine_run(args.run)
+            print(f"{args.run}:\n{report(findings)}")
+            if not findings and logged < MIN_HISTORY:
+                print(f"(its history has {logged} logged steps; the doctor judges runs of at least "
+                      f"{MIN_HISTORY}, and reports only divergence on shorter ones)")
+            return 1 if findings else 0
         if args.command == "train" and args.recipe == "toy2d":
             return _run_toy2d(args)
         if args.command == "train" and args.recipe in ("dcgan", "cgan"):
@@ -457,7 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:  # a second Ctrl-C: the loop has said what was (not) saved
         return 130
-    raise AssertionError(f"unhandled command {args.command} {args.recipe}")
+    raise AssertionError(f"unhandled command {args.command} {getattr(args, 'recipe', '')}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import torch
 
 from . import data, distributed, validate
 from .checkpoint import CheckpointError, CheckpointWriteError, read_checkpoint
+from .doctor import Doctor
 from .env import fast, seed_everything
 from .losses import GANLoss, get_loss, with_penalty_weight
 from .loop import History, TrainingDiverged
@@ -272,9 +273,10 @@ def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True
     G = MLPGenerator(latent_dim=config.latent_dim, out_dim=2, width=config.width, depth=config.depth)
     D = MLPDiscriminator(in_dim=2, width=config.width, depth=config.depth)
     start = time.perf_counter()
+    watcher = Doctor({"G": G, "D": D})  # warns, with the step, when the signals show trouble (ganlab.doctor)
     history = train_in_folder(out, config, lambda: fit(
         G, D, mixture.sample, config.train_config(progress), checkpoint=out / "checkpoint.pt", resume=resume,
-        loss=config.gan_loss(), identity=run_identity("toy2d", config)))
+        loss=config.gan_loss(), identity=run_identity("toy2d", config), callback=watcher))
     seconds = time.perf_counter() - start
     unchanged = nothing_to_do(out, history, config.steps)
     if unchanged is not None:
@@ -286,6 +288,7 @@ def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True
         "status": "interrupted" if history.interrupted else "finished",
         "steps_done": history.last_step,
         "train_seconds": round(seconds, 2),
+        "doctor": [f"step {f.step}: {f.title}" for f in watcher.findings],
         "config": dataclasses.asdict(config),
     }
     write_metrics(out, result)

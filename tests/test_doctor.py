@@ -1,0 +1,131 @@
+"""The training doctor: deliberately broken runs on the ring of 8 Gaussians, each with a fixed seed, trigger their
+diagnosis; healthy runs trigger nothing; ``ganlab doctor`` reads a run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from ganlab import cli, data, doctor
+from ganlab.losses import get_loss
+from ganlab.loop import TrainingDiverged
+from ganlab.nets import MLPDiscriminator, MLPGenerator
+from ganlab.recipes import Toy2DConfig, train_in_folder
+from ganlab.train import TrainConfig, fit, make_optimizers
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+RING = data.toy("ring")
+
+
+def ring_run(bug: str = "", steps: int = 600, lr: float = 1e-3, loss: str = "nonsaturating",
+             checkpoint=None, resume: bool = False) -> tuple[dict, doctor.Doctor]:
+    """A small GAN on the ring, 600 steps, with one bug (or none); the history and the live doctor that watched it."""
+    torch.manual_seed(0)
+    G, D = MLPGenerator(latent_dim=2, out_dim=2, width=64, depth=3), MLPDiscriminator(in_dim=2, width=64, depth=3)
+    config = TrainConfig(steps=steps, batch_size=128, lr_g=lr, lr_d=lr, loss=loss, log_every=20, progress=False)
+    opt_g, opt_d = make_optimizers(G, D, config)
+    gan_loss = get_loss(loss)
+    if bug == "d_optimiser_on_g":  # D's optimiser built on the wrong network: D never changes
+        opt_d = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
+    elif bug == "g_optimiser_on_d":  # and the other way round: G never changes
+        opt_g = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
+    elif bug == "labels_swapped":  # D trained to call the fakes real
+        gan_loss = dataclasses.replace(gan_loss, d_loss=lambda real, fake: get_loss(loss).d_loss(fake, real))
+    sample = RING.sample
+    if bug == "nan_data":  # a data pipeline that divides by a standard deviation of 0
+        sample = lambda n: (RING.sample(n) - 0.0) / torch.zeros(1)  # noqa: E731
+    z = torch.randn(256, 2, generator=torch.Generator().manual_seed(1))
+    watcher = doctor.Doctor({"G": G, "D": D}, sample=lambda: G(z), real=RING.sample(256), quiet=True)
+    history = fit(G, D, sample, config, opt_g=opt_g, opt_d=opt_d, loss=gan_loss, callback=watcher,
+                  checkpoint=checkpoint, resume=resume)
+    return history, watcher
+
+
+def codes(findings) -> list[str]:
+    return [f.code for f in findings]
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "minimax"])
+def test_healthy_runs_trigger_nothing(loss):
+    history, watcher = ring_run(loss=loss)
+    assert codes(doctor.diagnose(history)) == [] and codes(watcher.findings) == []
+    assert "no trouble" in doctor.report([])
+
+
+@pytest.mark.parametrize("bug, expected", [
+    ("g_optimiser_on_d", "d_wins"),
+    ("d_optimiser_on_g", "d_learns_nothing"),
+    ("labels_swapped", "d_prefers_fakes"),
+])
+def test_each_broken_run_gets_its_diagnosis_after_the_fact_and_live(bug, expected):
+    history, watcher = ring_run(bug)
+    after = doctor.diagnose(history)
+    assert codes(after) == [expected]
+    assert expected in codes(watcher.findings)
+    finding = after[0]
+    assert finding.evidence and finding.causes and finding.remedies and str(finding).startswith(f"[step {finding.step}]")
+
+
+def test_d_learns_nothing_when_its_learning_rate_is_zero_in_effect():
+    torch.manual_seed(0)
+    G, D = MLPGenerator(latent_dim=2, out_dim=2, width=64, depth=3), MLPDiscriminator(in_dim=2, width=64, depth=3)
+    history = fit(G, D, RING.sample, TrainConfig(steps=300, batch_size=128, lr_d=1e-9, progress=False))
+    finding, = doctor.diagnose(history)
+    assert finding.code == "d_learns_nothing" and "never moves" in finding.evidence
+
+
+def test_a_learning_rate_far_too_high_shows_exploding_gradients_live():
+    history, watcher = ring_run(lr=5e-2)
+    assert "exploding_gradients" in codes(watcher.findings)
+    assert "d_wins" not in codes(doctor.diagnose(history))
+
+
+def test_divergence_is_read_from_the_run_folder(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    ring_run(steps=100, checkpoint=run / "checkpoint.pt")  # trains for 100 steps; resumed on broken data, diverges
+    with pytest.raises(TrainingDiverged):
+        train_in_folder(run, Toy2DConfig(out=str(run)), lambda: ring_run("nan_data", steps=200,
+                                                                         checkpoint=run / "checkpoint.pt",
+                                                                         resume=True)[0])
+    assert json.loads((run / "metrics.json").read_text())["status"] == "diverged"
+    findings, logged = doctor.examine_run(run)
+    assert codes(findings) == ["diverged"] and logged == 100  # the checkpoint keeps the last good step
+
+
+def test_posterior_collapse_reads_the_kl_term():
+    steps = list(range(1, 101))
+    collapsed = {"step": steps, "kl": [5.0] * 30 + [0.02] * 70, "loss": [100.0] * 100}
+    finding, = doctor.diagnose(collapsed)
+    assert finding.code == "posterior_collapse" and finding.step == 31
+    assert doctor.diagnose({"step": steps, "kl": [20.0] * 100}) == []
+    assert doctor.diagnose({"step": steps[:40], "kl": [0.0] * 40}) == [], "40 steps are too few to judge"
+
+
+def test_a_critic_s_scores_are_not_read_as_probabilities():
+    steps = list(range(1, 101))
+    assert doctor.diagnose({"step": steps, "d_real": [9.0] * 100, "d_fake": [-3.0] * 100}) == []
+
+
+def test_ganlab_doctor_reads_a_run_folder(tmp_path, capsys):
+    ring_run(checkpoint=tmp_path / "healthy" / "checkpoint.pt")
+    assert cli.main(["doctor", str(tmp_path / "healthy")]) == 0
+    assert "no trouble found" in capsys.readouterr().out
+    ring_run("g_optimiser_on_d", checkpoint=tmp_path / "broken" / "checkpoint.pt")
+    assert cli.main(["doctor", str(tmp_path / "broken")]) == 1
+    out = capsys.readouterr().out
+    assert "discriminator wins outright" in out and "remedy:" in out
+    assert cli.main(["doctor", str(tmp_path / "nothing here")]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(TypeError, match="History"):
+        doctor.diagnose([1, 2, 3])
+    with pytest.raises(ValueError, match="sample and real together"):
+        doctor.Doctor(sample=lambda: torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="at least 2"):
+        doctor.diversity(torch.zeros(1, 2))
