@@ -235,10 +235,14 @@ class Doctor:
     a batch of samples of the model, e.g. G on a fixed z) and ``real`` (a batch of real examples), the samples'
     diversity against the real examples'. Then it diagnoses the history and prints each new finding once, with
     its step (``quiet=True`` keeps them in ``findings`` only). ``report()`` returns everything found.
+
+    ``panel=True``, in a notebook: instead of printing, one compact table under the cell, redrawn at every call,
+    shows the latest signals and the findings so far (outside a notebook it prints as without it).
     """
 
     def __init__(self, networks: Mapping[str, nn.Module] | None = None, *, sample: Callable[[], Tensor] | None = None,
-                 real: Tensor | None = None, quiet: bool = False, print_fn: Callable[[str], Any] | None = None):
+                 real: Tensor | None = None, quiet: bool = False, print_fn: Callable[[str], Any] | None = None,
+                 panel: bool = False):
         self.networks = dict(networks or {})
         for name, net in self.networks.items():
             validate.instance(f"networks[{name!r}]", net, nn.Module, "a network")
@@ -251,6 +255,7 @@ class Doctor:
         self.signals: dict[str, list[float]] = {"step": []}
         self.findings: list[Finding] = []
         self._last_codes: set[str] = set()
+        self.panel, self._handle = validate.flag("panel", panel) and _in_notebook(), None
 
     def __call__(self, step: int, *args: Any) -> None:
         history = args[-1]  # run_steps calls (step, history); fit calls (step, G, D, history)
@@ -268,9 +273,30 @@ class Doctor:
                 continue
             self.findings.append(finding)
             seen.add(finding.code)
-            if not self.quiet:
+            if not (self.quiet or self.panel):
                 self.print_fn(f"doctor: {finding}")
         self._last_codes = {f.code for f in now}
+        if self.panel:
+            from IPython.display import HTML, display
+
+            if self._handle is None:
+                self._handle = display(HTML(self.panel_html(history)), display_id=True)
+            else:
+                self._handle.update(HTML(self.panel_html(history)))
+
+    def panel_html(self, history: Mapping[str, list]) -> str:
+        """The live panel: the latest value of each signal, and every finding so far."""
+        import html
+
+        latest = {k: v[-1] for k, v in history.items() if k != "step" and v}
+        latest |= {k: v[-1] for k, v in self.signals.items() if k != "step" and v}
+        cells = "".join(f"<td style='padding:0 8px'><b>{html.escape(k)}</b><br>{v:.4g}</td>" for k, v in latest.items())
+        step = self.signals["step"][-1] if self.signals["step"] else 0
+        verdict = ("<span style='color:#2a7'>no trouble found so far</span>" if not self.findings else
+                   "<br>".join(f"<span style='color:#c33'>step {f.step}: {html.escape(f.title)}</span> "
+                               f"<small>{html.escape(f.evidence)}</small>" for f in self.findings))
+        return (f"<div style='font-family:monospace;font-size:12px'><b>doctor</b> at step {step}"
+                f"<table><tr>{cells}</tr></table>{verdict}</div>")
 
     def _live(self) -> list[Finding]:
         findings, steps = [], self.signals["step"]
@@ -300,8 +326,26 @@ class Doctor:
                  "a lower learning rate for G; an average of G's weights (EMA)"]))
         return findings
 
+    @classmethod
+    def of(cls, state: Mapping[str, Any], **options: Any) -> "Doctor":
+        """A doctor for the networks among a run's ``state`` (what ``run_steps`` checkpoints)."""
+        return cls({name: obj for name, obj in state.items() if isinstance(obj, nn.Module)}, **options)
+
+    def summary(self) -> list[str]:
+        """One line per finding, "step N: title", for a run's metrics.json."""
+        return [f"step {f.step}: {f.title}" for f in self.findings]
+
     def report(self) -> str:
         return report(self.findings)
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and shell.__class__.__name__ != "TerminalInteractiveShell"
 
 
 def report(findings: list[Finding]) -> str:

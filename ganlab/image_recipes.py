@@ -373,7 +373,7 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
         "device": str(next(G.parameters()).device),
         "threads": threads_used,
         "processes": distributed.world_size(),
-        "doctor": [f"step {f.step}: {f.title}" for f in watcher.findings],
+        "doctor": watcher.summary(),
         "config": dataclasses.asdict(config),
     }
     write_metrics(out, result)

@@ -288,7 +288,7 @@ def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True
         "status": "interrupted" if history.interrupted else "finished",
         "steps_done": history.last_step,
         "train_seconds": round(seconds, 2),
-        "doctor": [f"step {f.step}: {f.title}" for f in watcher.findings],
+        "doctor": watcher.summary(),
         "config": dataclasses.asdict(config),
     }
     write_metrics(out, result)

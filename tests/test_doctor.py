@@ -129,3 +129,13 @@ def test_bad_input_is_a_clear_error():
         doctor.Doctor(sample=lambda: torch.zeros(2, 2))
     with pytest.raises(ValueError, match="at least 2"):
         doctor.diversity(torch.zeros(1, 2))
+
+
+def test_the_live_panel_shows_the_latest_signals_and_the_findings():
+    history, watcher = ring_run("g_optimiser_on_d")
+    page = watcher.panel_html(history)
+    assert "at step 600" in page and "d_real" in page and "grad_norm_D" in page and "diversity" in page
+    assert "discriminator wins outright" in page and "no trouble" not in page
+    history, healthy = ring_run()
+    assert "no trouble found so far" in healthy.panel_html(history)
+    assert not doctor.Doctor(panel=True).panel  # outside a notebook there is nothing to draw into: it prints
