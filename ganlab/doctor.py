@@ -29,6 +29,11 @@ The thresholds, and why:
   moved 0.09 to 0.12, a D whose optimiser did not step it 0.005); if it never does, its
   optimiser is not stepping its weights (a wrong parameter list, a learning rate of 0,
   ``step()`` called on something else), or its loss does not reach it.
+- *A sigmoid applied twice*: every D(real) and D(fake) of the run lies in (0.5, 0.731), the image
+  of (0, 1) under the sigmoid: D's "logits" are probabilities (a Sigmoid at the end of D before a
+  logits loss). A healthy D's output on fakes falls below 0.5 within its first steps.
+- *Frozen weights* (live): a network has gradients, yet not one of its weights has moved since
+  the doctor's first reading: its optimiser steps something else, or never steps.
 - *D prefers the fakes*: over the last fifth D(fake) averages 0.05 more than D(real): swapped
   labels, or a D that barely learns while G exploits it (ambiguous between the two).
 - *Diverged*: a value became NaN or infinite (the loop stops there and names the step).
@@ -63,6 +68,7 @@ __all__ = ["Finding", "diagnose", "Doctor", "grad_norm", "diversity", "examine_r
 D_WINS_REAL, D_WINS_FAKE = 0.9, 0.1  # D's mean outputs beyond which it has won outright
 SEPARATION = 0.02  # how far D's outputs must move (or differ, real against fake) to show D learning
 PREFERS_FAKES = 0.05  # D(fake) above D(real) by this much, on average at the end
+DOUBLE_SIGMOID = 1 / (1 + math.exp(-1))  # 0.731: sigmoid(p) for p in (0, 1) never leaves (0.5, 0.731)
 EXPLODING = 100.0  # a gradient norm this many times its median so far
 COLLAPSED_DIVERSITY = 0.5  # samples this close together, relative to real examples ...
 HEALTHY_DIVERSITY = 0.8  # ... after having been at least this far apart
@@ -180,6 +186,15 @@ def _read_d_outputs(real: list[tuple[int, float]], fake: list[tuple[int, float]]
              "regularise D: R1, spectral norm, label smoothing, augmentation (DiffAugment)"],
             certain=held))
     half = real[:max(MIN_POINTS, len(real) // 2)]
+    low, high = min(v for _, v in real + fake), max(v for _, v in real + fake)
+    if low >= 0.5 and high <= DOUBLE_SIGMOID:
+        return findings + [Finding(
+            "double_sigmoid", real[0][0], "D's outputs never leave (0.5, 0.731): a sigmoid is applied twice",
+            f"every logged D(real) and D(fake) lies between {low:.3f} and {high:.3f}; sigmoid(p) for a probability p "
+            f"in (0, 1) lies in (0.5, {DOUBLE_SIGMOID:.3f}), so what the loss takes for logits are probabilities",
+            ["D ends with a Sigmoid (nn.Sigmoid in its last layer) and the loss applies one again "
+             "(BCEWithLogitsLoss, binary_cross_entropy_with_logits)"],
+            ["remove the Sigmoid from D: the logits loss is the numerically stable way"])]
     gap = max(abs(r - f) for (_, r), (_, f) in zip(half, fake[:len(half)]))
     moved = max(abs(v - real[0][1]) for _, v in real)
     if gap < SEPARATION or moved < SEPARATION:
@@ -207,6 +222,11 @@ def _read_d_outputs(real: list[tuple[int, float]], fake: list[tuple[int, float]]
             ["check D's targets: ones for real data, zeros for fakes, in the D step",
              "check that D's loss falls when D is trained alone against a fixed G"], certain=False))
     return findings
+
+
+def _flat_weights(module: nn.Module) -> Tensor:
+    return torch.cat([p.detach().reshape(-1).cpu().clone() for p in module.parameters()]) if any(
+        True for _ in module.parameters()) else torch.zeros(0)
 
 
 def grad_norm(module: nn.Module) -> float:
@@ -256,6 +276,7 @@ class Doctor:
         self.findings: list[Finding] = []
         self._last_codes: set[str] = set()
         self.panel, self._handle = validate.flag("panel", panel) and _in_notebook(), None
+        self._first = {name: _flat_weights(net) for name, net in self.networks.items()}  # to see whether they move
 
     def __call__(self, step: int, *args: Any) -> None:
         history = args[-1]  # run_steps calls (step, history); fit calls (step, G, D, history)
@@ -300,6 +321,17 @@ class Doctor:
 
     def _live(self) -> list[Finding]:
         findings, steps = [], self.signals["step"]
+        for name, net in self.networks.items():
+            gradient = self.signals.get(f"grad_norm_{name}", [0.0])[-1]
+            if len(steps) >= 2 and gradient > 0 and torch.equal(_flat_weights(net), self._first[name]):
+                findings.append(Finding(
+                    "weights_frozen", steps[-1], f"{name}'s weights have not changed since the first reading",
+                    f"{name} has gradients (norm {gradient:.3g} at step {steps[-1]}) but not one of its weights has "
+                    f"moved since step {steps[0]}",
+                    [f"{name}'s optimiser was built on another network's parameters (a copy-pasted line)",
+                     f"optimizer.step() is never called for {name}, or its learning rate is 0",
+                     f"{name}'s weights are frozen (requires_grad_(False) left on after a step)"],
+                    [f"build {name}'s optimiser on {name}.parameters() and call its step() after backward()"]))
         for key, values in self.signals.items():
             if key.startswith("grad_norm_") and len(values) >= MIN_POINTS:
                 median = statistics.median(values[:-1])
