@@ -6,11 +6,11 @@ same seed, and measures both runs the same way: modes covered, high-quality frac
 KL (``ganlab.metrics``) and what the training doctor (``ganlab.doctor``) says about the run.
 
     result = clinic.run_case("fakes_not_detached")
-    result["buggy"]["modes"], result["fixed"]["modes"], result["buggy"]["doctor"]
+    result["buggy"]["modes_covered"], result["fixed"]["modes_covered"], result["buggy"]["doctor"]
 
 ``CASES`` lists them, each with its symptom, its diagnosis and its fix in words. The step
 functions are short on purpose, in the form students write them (zero_grad, forward, loss,
-backward, step), so the bug is one visible line: chapter 09 shows them side by side.
+backward, step), so that each bug is one visible line.
 """
 
 from __future__ import annotations
