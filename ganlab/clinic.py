@@ -15,6 +15,7 @@ backward, step), so that each bug is one visible line.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -119,7 +120,8 @@ def _broadcast_targets(G, D, opt_g, opt_d, sample, z, buggy):
         if not buggy:
             targets = targets[:, None]  # (2N, 1), as D's output
         # BUG: (2N, 1) against (2N,) broadcasts to (2N, 2N): every output regressed on every target, i.e. on 0.5
-        with _no_warning():
+        with warnings.catch_warnings():  # torch warns once, in a message easily missed; the symptom is what counts
+            warnings.filterwarnings("ignore", message="Using a target size")
             loss_d = 0.5 * F.mse_loss(out, targets)
         loss_d.backward()
         opt_d.step()
@@ -131,21 +133,6 @@ def _broadcast_targets(G, D, opt_g, opt_d, sample, z, buggy):
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(),
                 **_probabilities(out[:BATCH], out[BATCH:], "lsgan")}
     return step
-
-
-class _no_warning:
-    """Silences torch's broadcasting warning inside the buggy step (the clinic shows the symptom, not the warning;
-    chapter 09 shows the warning too)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.filterwarnings("ignore", message="Using a target size")
-
-    def __exit__(self, *exc):
-        self._catch.__exit__(*exc)
 
 
 def _g_optimiser_on_d(G, D, opt_g, opt_d, sample, z, buggy):
