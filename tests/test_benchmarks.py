@@ -195,3 +195,13 @@ def test_cyclegan_benchmark_scores_each_variant_beside_the_references(tmp_path):
     assert float(rows["other target digits"][7]) < float(untranslated[7])  # and real A nearer A than B is
     assert rows["other target digits"][2] == "n/a"
     assert len(out.read_text().splitlines()) == 1 + 4
+
+
+def test_doctor_benchmark_counts_diagnoses_and_false_alarms():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "doctor.py"), "--fast"], capture_output=True,
+                            text=True, check=True, timeout=600)
+    rows = [line.split(" | ") for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    verdicts = {row[0].lstrip("| "): row[3].rstrip(" |") for row in rows[1:]}
+    assert verdicts == {"clinic: labels_swapped": "diagnosed", "clinic: labels_swapped, fixed": "quiet",
+                        "fit: healthy, nonsaturating": "quiet"}
+    assert "broken runs diagnosed: 1 of 1; false alarms: 0 of 2 healthy runs" in result.stdout
