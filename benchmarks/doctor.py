@@ -42,7 +42,7 @@ def fit_run(lr_g: float = 1e-3, lr_d: float = 1e-3, loss: str = "nonsaturating",
         opt_d = torch.optim.Adam(G.parameters(), lr=lr_d, betas=(0.5, 0.999))
     z = torch.randn(256, 2, generator=torch.Generator().manual_seed(1))
     watcher = doctor.Doctor({"G": G, "D": D}, sample=lambda: G(z), real=ring.sample(256), quiet=True)
-    history = fit(G, D, ring.sample, config, opt_g=opt_g, opt_d=opt_d, callback=watcher)
+    history = fit(G, D, ring.sample, config, opt_g=opt_g, opt_d=opt_d, doctor=watcher)
     return {f.code for f in doctor.diagnose(history)} | {f.code for f in watcher.findings}
 
 

@@ -189,7 +189,7 @@ def run_case(name: str, steps: int = STEPS, seed: int = 0) -> dict[str, dict]:
         z = lambda n: torch.randn(n, 2, generator=stream)  # noqa: E731
         watcher = Doctor({"G": G, "D": D}, quiet=True)
         history: History = run_steps(case.step(G, D, opt_g, opt_d, sample, z, buggy), steps=steps, state={
-            "G": G, "D": D}, callback=watcher, log_every=max(1, steps // 40), progress=False)
+            "G": G, "D": D}, doctor=watcher, log_every=max(1, steps // 40), progress=False)
         findings = {f.code for f in diagnose(history)} | {f.code for f in watcher.findings}
         result["buggy" if buggy else "fixed"] = {**evaluate_generator(G, ring), "history": dict(history),
                                                  "doctor": sorted(findings)}

@@ -39,7 +39,7 @@ from .classifier import heldout_mnist, load_classifier
 from .data import DownloadNotAllowed
 from .cyclegan import (ImagePool, PatchDiscriminator, ResNetGenerator, cycle_loss, d_loss, g_loss, identity_loss,
                        linear_decay)
-from .doctor import Doctor
+from .doctor import summary
 from .env import downloads_allowed, fast, get_device, seed_everything
 from .image_metrics import evaluate_images
 from .image_recipes import training_digits
@@ -311,12 +311,10 @@ def train_cyclegan(config: CycleGANConfig, resume: bool = False, progress: bool 
 
         state = {**nets, "opt_g": opt_g, "opt_d": opt_d, "pool_a": pool_a, "pool_b": pool_b, "batches": batches}
         began = time.perf_counter()
-        watcher = Doctor.of(state)  # warns, with the step, when the signals show trouble (ganlab.doctor)
         history = train_in_folder(out, config, lambda: run_steps(
             step, steps=config.steps, state=state, config=run_identity("cyclegan", config), checkpoint=out /
             "checkpoint.pt", resume=resume, lr_factor=lambda s: linear_decay(s - 1, config.steps - decay, decay),
-            log_every=max(1, config.steps // 100), checkpoint_every=max(1, config.steps // 10), progress=progress,
-            callback=watcher))
+            log_every=max(1, config.steps // 100), checkpoint_every=max(1, config.steps // 10), progress=progress))
         stopped = stopped_early(out, history, config)
         if stopped is not None:
             return stopped
@@ -325,7 +323,7 @@ def train_cyclegan(config: CycleGANConfig, resume: bool = False, progress: bool 
         result = {"status": "finished", "steps_done": history.last_step,
                   **evaluate_translation(nets["G"], nets["F"], config.eval_images),
                   "train_seconds": round(seconds, 2), "threads": torch.get_num_threads(),
-                  "doctor": watcher.summary(), "config": dataclasses.asdict(config)}
+                  "doctor": summary(history.findings), "config": dataclasses.asdict(config)}
         _save_pictures(nets, out)
         save_panels(history, out / "losses.png", log_scale=())
         write_metrics(out, result)

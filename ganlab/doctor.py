@@ -56,14 +56,14 @@ import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from . import validate
 
-__all__ = ["Finding", "diagnose", "Doctor", "grad_norm", "diversity", "examine_run", "report"]
+__all__ = ["Finding", "diagnose", "Doctor", "grad_norm", "diversity", "examine_run", "report", "summary"]
 
 D_WINS_REAL, D_WINS_FAKE = 0.9, 0.1  # D's mean outputs beyond which it has won outright
 SEPARATION = 0.02  # how far D's outputs must move (or differ, real against fake) to show D learning
@@ -248,7 +248,9 @@ def diversity(x: Tensor) -> float:
 
 
 class Doctor:
-    """Watch a run live: a callback for ``fit(..., callback=doctor)`` or ``run_steps(..., callback=doctor)``.
+    """Watch a run live. ``run_steps`` (and so ``fit`` and every recipe) makes one of the networks in its state by
+    default; pass your own as ``fit(..., doctor=Doctor(...))`` or ``run_steps(..., doctor=...)`` to watch the
+    samples' diversity too, to keep it quiet or to draw the panel. It can also be called as a callback.
 
     Every time it is called (every ``log_every`` steps), it reads the gradient norms of ``networks`` (the
     gradients of their last step, still in place), and, given ``sample`` (a function of no arguments returning
@@ -363,10 +365,6 @@ class Doctor:
         """A doctor for the networks among a run's ``state`` (what ``run_steps`` checkpoints)."""
         return cls({name: obj for name, obj in state.items() if isinstance(obj, nn.Module)}, **options)
 
-    def summary(self) -> list[str]:
-        """One line per finding, "step N: title", for a run's metrics.json."""
-        return [f"step {f.step}: {f.title}" for f in self.findings]
-
     def report(self) -> str:
         return report(self.findings)
 
@@ -380,7 +378,12 @@ def _in_notebook() -> bool:
     return shell is not None and shell.__class__.__name__ != "TerminalInteractiveShell"
 
 
-def report(findings: list[Finding]) -> str:
+def summary(findings: Sequence[Finding]) -> list[str]:
+    """One line per finding, "step N: title", for a run's metrics.json."""
+    return [f"step {f.step}: {f.title}" for f in findings]
+
+
+def report(findings: Sequence[Finding]) -> str:
     """The findings in plain words, or a line saying that nothing was found."""
     if not findings:
         return "doctor: no trouble found in the signals this run logged."

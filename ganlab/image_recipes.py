@@ -36,7 +36,7 @@ from .classifier import N_CLASSES, heldout_mnist, mnist_split
 from .augment import Augmented, DiffAugment
 from .convnets import (ACGANDiscriminator, ConditionalDCGANGenerator, DCGANDiscriminator, DCGANGenerator,
                        ProjectionDiscriminator)
-from .doctor import Doctor
+from .doctor import summary
 from .env import fast, get_device, seed_everything
 from .losses import get_loss, with_label_smoothing
 from .image_metrics import evaluate_images
@@ -329,17 +329,11 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
             _save_grid(generate(G, z_grid, y_grid), out / f"samples_step{step}.png", nrow, f"G at step {step}")
             drawing["seconds"] += time.perf_counter() - start
 
-        watcher = Doctor({"G": G, "D": D})  # warns, with the step, when the signals show trouble (ganlab.doctor)
-
-        def draw_and_watch(step: int, G: nn.Module, D: nn.Module, history: History) -> None:
-            draw(step, G, D, history)
-            watcher(step, history)
-
         start = time.perf_counter()
         digits = training_digits(config.conditional, config.image_size, config.train_digits)
         recipe = "cgan" if config.conditional else "dcgan"
         history = train_in_folder(out, config, lambda: fit(
-            G, D, digits, config.train_config(progress), callback=draw_and_watch, checkpoint=out / "checkpoint.pt",
+            G, D, digits, config.train_config(progress), callback=draw, checkpoint=out / "checkpoint.pt",
             loss=config.gan_loss(),
             resume=resume, ema=ema, identity=run_identity(recipe, config)))
         seconds = time.perf_counter() - start
@@ -373,7 +367,7 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
         "device": str(next(G.parameters()).device),
         "threads": threads_used,
         "processes": distributed.world_size(),
-        "doctor": watcher.summary(),
+        "doctor": summary(history.findings),  # what the training doctor found while the run trained
         "config": dataclasses.asdict(config),
     }
     write_metrics(out, result)

@@ -11,7 +11,7 @@ in one place:
         update the weight averages (EMA)
         stop if a value is NaN or infinite     # TrainingDiverged
         history.append({"step": step, **stats})
-        callback every log_every steps; checkpoint every checkpoint_every steps
+        callback and the training doctor every log_every steps; checkpoint every checkpoint_every steps
 
 How a run ends, and what is on disk then:
 
@@ -65,16 +65,19 @@ from tqdm.auto import tqdm
 
 from . import distributed, validate
 from .checkpoint import check_same_run, read_checkpoint, restore, save_checkpoint
+from .doctor import Doctor
 
 
 class History(dict):
     """Lists of logged values by name, e.g. ``history["loss_d"]``; ``history["step"]`` is the x axis.
 
-    ``interrupted`` is True when the run was stopped early; ``start_step`` is the step it resumed from.
+    ``interrupted`` is True when the run was stopped early; ``start_step`` is the step it resumed from;
+    ``findings`` is what the training doctor found (``ganlab.doctor.Finding`` s; empty for a healthy run).
     """
 
     interrupted: bool = False
     start_step: int = 0
+    findings: tuple = ()
 
     def append(self, values: dict[str, float]) -> None:
         if not isinstance(values, dict):
@@ -133,14 +136,17 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
               resume: bool = False, lr_factor: Callable[[int], float] | None = None,
               averages: dict[str, tuple[AveragedModel, nn.Module]] | None = None,
               callback: Callable[[int, History], None] | None = None, log_every: int = 100,
-              checkpoint_every: int = 0, progress: bool = True) -> History:
+              checkpoint_every: int = 0, progress: bool = True, doctor: "Doctor | bool" = True) -> History:
     """Call ``step_fn(step)`` for steps ``start + 1 .. steps``, with everything around it (see the module docstring).
 
     ``state``: every object whose state a checkpoint must hold, by name (networks, optimisers,
     ``Precision`` objects, ``torch.Generator`` s). ``config``: what identifies the run; saved
     and compared on resume. ``lr_factor(step)`` multiplies each optimiser group's initial
     learning rate. ``averages``: ``{name: (average, network)}``, each average updated from its
-    network after every step and saved under its name. ``callback(step, history)`` runs every
+    network after every step and saved under its name. ``doctor``: True has a ``ganlab.doctor.Doctor`` of the
+    networks in ``state`` watch the run (it warns, with the step, when the signals show trouble, and the history
+    returned lists its ``findings``); a ``Doctor`` of your own watches instead; False: none.
+    ``callback(step, history)`` runs every
     ``log_every`` steps and at the last step. With ``checkpoint`` the run is saved there
     (atomically) every ``checkpoint_every`` steps (0: only at the end) and when it stops;
     ``resume=True`` continues from it, if it exists, up to ``steps``.
@@ -151,6 +157,8 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
     validate.integer("log_every", log_every)
     validate.integer("checkpoint_every", checkpoint_every, low=0)
     validate.instance("state", state, dict, "a dict of the run's networks, optimisers, ... by name")
+    if not isinstance(doctor, (bool, Doctor)):
+        raise TypeError(f"doctor must be True, False or a ganlab.doctor.Doctor, got {type(doctor).__name__}")
     for name, obj in state.items():
         if not (isinstance(obj, torch.Generator) or hasattr(obj, "state_dict")):
             raise TypeError(f"state[{name!r}] cannot be saved in a checkpoint: pass networks, optimisers, averages, "
@@ -174,6 +182,8 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
         start = saved_step = saved["step"]
         history.update(saved["history"])
     history.start_step = start
+    # made after the resume: the doctor's first reading of the weights is the one training starts from
+    watcher = Doctor.of(state) if doctor is True else (doctor or None)
     if start >= steps:  # only after a resume: steps is at least 1
         print(f"Nothing to do: {path} already holds step {start}, and steps={steps}. Nothing was changed; "
               f"ask for more steps to train on.")
@@ -225,6 +235,8 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
                 bar.update(1)
                 if step % log_every == 0 or step == steps:
                     bar.set_postfix({k: f"{v:.3g}" for k, v in list(stats.items())[:4]})
+                    if watcher is not None and main:
+                        watcher(step, history)
                     if callback is not None and main:
                         callback(step, history)
                 # (in one process, a Ctrl-C that came during the callback counts at once; with several, at the next
@@ -248,5 +260,7 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
                 "the networks keep the weights of that step (pass checkpoint=... to save runs)."))
     finally:
         bar.close()
+        if watcher is not None:
+            history.findings = tuple(watcher.findings)
     return history
 

@@ -30,7 +30,7 @@ import torch
 
 from . import data, distributed, validate
 from .checkpoint import CheckpointError, CheckpointWriteError, read_checkpoint
-from .doctor import Doctor
+from .doctor import summary
 from .env import fast, seed_everything
 from .losses import GANLoss, get_loss, with_penalty_weight
 from .loop import History, TrainingDiverged
@@ -273,10 +273,9 @@ def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True
     G = MLPGenerator(latent_dim=config.latent_dim, out_dim=2, width=config.width, depth=config.depth)
     D = MLPDiscriminator(in_dim=2, width=config.width, depth=config.depth)
     start = time.perf_counter()
-    watcher = Doctor({"G": G, "D": D})  # warns, with the step, when the signals show trouble (ganlab.doctor)
     history = train_in_folder(out, config, lambda: fit(
         G, D, mixture.sample, config.train_config(progress), checkpoint=out / "checkpoint.pt", resume=resume,
-        loss=config.gan_loss(), identity=run_identity("toy2d", config), callback=watcher))
+        loss=config.gan_loss(), identity=run_identity("toy2d", config)))
     seconds = time.perf_counter() - start
     unchanged = nothing_to_do(out, history, config.steps)
     if unchanged is not None:
@@ -288,7 +287,7 @@ def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True
         "status": "interrupted" if history.interrupted else "finished",
         "steps_done": history.last_step,
         "train_seconds": round(seconds, 2),
-        "doctor": watcher.summary(),
+        "doctor": summary(history.findings),  # what the training doctor found while the run trained
         "config": dataclasses.asdict(config),
     }
     write_metrics(out, result)

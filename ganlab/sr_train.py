@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from . import validate
 from .checkpoint import CheckpointError, read_checkpoint, restore
-from .doctor import Doctor
+from .doctor import summary
 from .env import fast, get_device, seed_everything
 from .loop import History, run_steps
 from .losses import d_loss_bce, g_loss_nonsaturating
@@ -238,16 +238,15 @@ def _run(step, state: dict, identity: dict, config, G: SRResNet, before: dict[st
     scores, crops.png (``before``'s networks beside this one's G), losses.png and metrics.json."""
     out = Path(config.out)
     began = time.perf_counter()
-    watcher = Doctor.of(state)  # warns, with the step, when the signals show trouble (ganlab.doctor)
     history = train_in_folder(out, config, lambda: run_steps(
         step, steps=config.steps, state=state, config=identity, checkpoint=out / "checkpoint.pt", resume=resume,
         lr_factor=_lr_factor(config.steps, config.lr_decay), log_every=max(1, config.steps // 100),
-        checkpoint_every=max(1, config.steps // 10), progress=progress, callback=watcher))
+        checkpoint_every=max(1, config.steps // 10), progress=progress))
     stopped = stopped_early(out, history, config)
     if stopped is not None:
         return stopped
     G = G.cpu()
-    result = _result(G, config, history, time.perf_counter() - began, scale) | {"doctor": watcher.summary()}
+    result = _result(G, config, history, time.perf_counter() - began, scale) | {"doctor": summary(history.findings)}
     if before:  # SRGAN: where it started
         result["psnr_init"] = evaluate_sr(before["SRResNet"], scale)
     save_crops(out / "crops.png", {**before, ("SRGAN" if before else "SRResNet"): G}, scale)

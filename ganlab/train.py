@@ -38,6 +38,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from . import distributed, validate
 from .amp import Precision
 from .augment import Augmented
+from .doctor import Doctor
 from .losses import LOSSES, GANLoss, get_loss
 from .loop import History, TrainingDiverged, run_steps
 
@@ -338,7 +339,7 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
         opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
         callback: Callable[[int, nn.Module, nn.Module, History], None] | None = None,
         checkpoint: str | os.PathLike | None = None, resume: bool = False, loss: GANLoss | None = None,
-        ema: AveragedModel | None = None, identity: dict | None = None) -> History:
+        ema: AveragedModel | None = None, identity: dict | None = None, doctor: "Doctor | bool" = True) -> History:
     """Train G against D on ``data``: a tensor of real examples, a pair (examples, labels) for a
     conditional GAN, or a sampler ``n -> batch`` returning either.
 
@@ -351,6 +352,7 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
     ``config.loss`` (e.g. your own losses, or ``losses.with_penalty_weight(...)``). ``ema``
     (from ``ema_of(G)``) is updated after every generator step and saved in the checkpoint.
     ``identity``: more settings that identify the run (a recipe's), saved and compared on resume.
+    ``doctor``: the training doctor that watches the run (``run_steps``'s; ``history.findings`` lists what it found).
     """
     config = TrainConfig() if config is None else validate.instance("config", config, TrainConfig, "a TrainConfig")
     for name, player in (("G", G), ("D", D)):
@@ -427,4 +429,4 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
             lr_factor=config.lr_factor if config.lr_decay else None,
             callback=None if callback is None else (lambda step, history: callback(step, G, D, history)),
             checkpoint=checkpoint, resume=resume, log_every=config.log_every,
-            checkpoint_every=config.checkpoint_every, progress=config.progress)
+            checkpoint_every=config.checkpoint_every, progress=config.progress, doctor=doctor)

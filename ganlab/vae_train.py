@@ -30,7 +30,7 @@ import torch
 
 from . import validate
 from .checkpoint import restore
-from .doctor import Doctor
+from .doctor import summary
 from .env import fast, get_device, seed_everything
 from .image_metrics import evaluate_images
 from .image_recipes import heldout_mnist, training_digits
@@ -182,12 +182,10 @@ def train_vae(config: VAEConfig, resume: bool = False, progress: bool = True) ->
             return {k: v.item() for k, v in parts.items()} | {"beta": beta}
 
         began = time.perf_counter()
-        watcher = Doctor.of(state)  # warns, with the step, when the signals show trouble (ganlab.doctor)
         history = train_in_folder(out, config, lambda: run_steps(
             step, steps=config.steps, state=state,
             config=run_identity("vae", config), checkpoint=out / "checkpoint.pt", resume=resume,
-            log_every=max(1, config.steps // 100), checkpoint_every=max(1, config.steps // 10), progress=progress,
-            callback=watcher))
+            log_every=max(1, config.steps // 100), checkpoint_every=max(1, config.steps // 10), progress=progress))
         stopped = stopped_early(out, history, config)
         if stopped is not None:
             return stopped
@@ -195,7 +193,7 @@ def train_vae(config: VAEConfig, resume: bool = False, progress: bool = True) ->
         model = model.cpu()
         result = {"status": "finished", "steps_done": history.last_step, **evaluate_vae(model, config),
                   "train_seconds": round(seconds, 2), "threads": torch.get_num_threads(),
-                  "doctor": watcher.summary(), "config": dataclasses.asdict(config)}
+                  "doctor": summary(history.findings), "config": dataclasses.asdict(config)}
         _save_pictures(model, out, config)
         save_panels(history, out / "losses.png", log_scale=("reconstruction",))
         write_metrics(out, result)
