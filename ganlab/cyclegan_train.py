@@ -314,7 +314,8 @@ def train_cyclegan(config: CycleGANConfig, resume: bool = False, progress: bool 
         history = train_in_folder(out, config, lambda: run_steps(
             step, steps=config.steps, state=state, config=run_identity("cyclegan", config), checkpoint=out /
             "checkpoint.pt", resume=resume, lr_factor=lambda s: linear_decay(s - 1, config.steps - decay, decay),
-            log_every=max(1, config.steps // 100), checkpoint_every=max(1, config.steps // 10), progress=progress))
+            log_every=max(1, config.steps // 100), checkpoint_every=max(1, config.steps // 10), progress=progress,
+            doctor=True))
         stopped = stopped_early(out, history, config)
         if stopped is not None:
             return stopped

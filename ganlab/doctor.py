@@ -76,6 +76,7 @@ COLLAPSED_KL = 0.1  # nats per example
 MIN_POINTS = 5  # logged steps a window needs before the doctor reads it
 MIN_HISTORY = 50  # logged steps a run needs before the doctor judges where it stands (a NaN counts at any length)
 _STATES = ("d_wins", "d_prefers_fakes")  # findings about where the run stands, rather than about an event
+_AT_THE_END = ("d_learns_nothing",)  # judged on the whole run only
 
 
 @dataclass
@@ -248,9 +249,9 @@ def diversity(x: Tensor) -> float:
 
 
 class Doctor:
-    """Watch a run live. ``run_steps`` (and so ``fit`` and every recipe) makes one of the networks in its state by
-    default; pass your own as ``fit(..., doctor=Doctor(...))`` or ``run_steps(..., doctor=...)`` to watch the
-    samples' diversity too, to keep it quiet or to draw the panel. It can also be called as a callback.
+    """Watch a run live. ``run_steps(..., doctor=True)`` (and ``fit``'s, which every recipe asks for) makes one of
+    the networks in its state; pass your own as ``fit(..., doctor=Doctor(...))`` or ``run_steps(..., doctor=...)``
+    to watch the samples' diversity too, to keep it quiet or to draw the panel.
 
     Every time it is called (every ``log_every`` steps), it reads the gradient norms of ``networks`` (the
     gradients of their last step, still in place), and, given ``sample`` (a function of no arguments returning
@@ -288,7 +289,8 @@ class Doctor:
         if self.sample is not None:
             self.signals.setdefault("diversity", []).append(diversity(self.sample()) / self.real_diversity)
         seen = {f.code for f in self.findings}
-        now = diagnose(history) + self._live()
+        # "D learns nothing" waits for the end (finish): a D with a small learning rate moves slowly at first
+        now = [f for f in diagnose(history) if f.code not in _AT_THE_END] + self._live()
         for finding in now:
             # a finding about the state of the run (D ahead, D preferring fakes) counts live only when two readings
             # in a row show it: early in a run the last fifth is a few steps, and transients pass
@@ -299,6 +301,19 @@ class Doctor:
             if not (self.quiet or self.panel):
                 self.print_fn(f"doctor: {finding}")
         self._last_codes = {f.code for f in now}
+        self._show(history)
+
+    def finish(self, history: Mapping[str, list]) -> None:
+        """After the last step: what the whole history shows that the live readings did not report."""
+        seen = {f.code for f in self.findings}
+        for finding in diagnose(history):
+            if finding.code not in seen:
+                self.findings.append(finding)
+                if not (self.quiet or self.panel):
+                    self.print_fn(f"doctor: {finding}")
+        self._show(history)
+
+    def _show(self, history: Mapping[str, list]) -> None:
         if self.panel:
             from IPython.display import HTML, display
 

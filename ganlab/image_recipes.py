@@ -335,7 +335,7 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
         history = train_in_folder(out, config, lambda: fit(
             G, D, digits, config.train_config(progress), callback=draw, checkpoint=out / "checkpoint.pt",
             loss=config.gan_loss(),
-            resume=resume, ema=ema, identity=run_identity(recipe, config)))
+            resume=resume, ema=ema, identity=run_identity(recipe, config), doctor=True))
         seconds = time.perf_counter() - start
         unchanged = nothing_to_do(out, history, config.steps)
         if unchanged is not None:

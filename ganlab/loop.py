@@ -11,7 +11,7 @@ in one place:
         update the weight averages (EMA)
         stop if a value is NaN or infinite     # TrainingDiverged
         history.append({"step": step, **stats})
-        callback and the training doctor every log_every steps; checkpoint every checkpoint_every steps
+        callback (and the training doctor, if asked for) every log_every steps; checkpoint every checkpoint_every steps
 
 How a run ends, and what is on disk then:
 
@@ -136,7 +136,7 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
               resume: bool = False, lr_factor: Callable[[int], float] | None = None,
               averages: dict[str, tuple[AveragedModel, nn.Module]] | None = None,
               callback: Callable[[int, History], None] | None = None, log_every: int = 100,
-              checkpoint_every: int = 0, progress: bool = True, doctor: "Doctor | bool" = True) -> History:
+              checkpoint_every: int = 0, progress: bool = True, doctor: "Doctor | bool" = False) -> History:
     """Call ``step_fn(step)`` for steps ``start + 1 .. steps``, with everything around it (see the module docstring).
 
     ``state``: every object whose state a checkpoint must hold, by name (networks, optimisers,
@@ -145,7 +145,8 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
     learning rate. ``averages``: ``{name: (average, network)}``, each average updated from its
     network after every step and saved under its name. ``doctor``: True has a ``ganlab.doctor.Doctor`` of the
     networks in ``state`` watch the run (it warns, with the step, when the signals show trouble, and the history
-    returned lists its ``findings``); a ``Doctor`` of your own watches instead; False: none.
+    returned lists its ``findings``), as every recipe asks; a ``Doctor`` of your own watches instead; False (the
+    default, so that a notebook's own runs print nothing they did not ask for): none.
     ``callback(step, history)`` runs every
     ``log_every`` steps and at the last step. With ``checkpoint`` the run is saved there
     (atomically) every ``checkpoint_every`` steps (0: only at the end) and when it stops;
@@ -260,7 +261,8 @@ def run_steps(step_fn: Callable[[int], dict[str, float]], *, steps: int, state: 
                 "the networks keep the weights of that step (pass checkpoint=... to save runs)."))
     finally:
         bar.close()
-        if watcher is not None:
-            history.findings = tuple(watcher.findings)
+    if watcher is not None and main:
+        watcher.finish(history)
+        history.findings = tuple(watcher.findings)
     return history
 

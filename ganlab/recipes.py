@@ -275,7 +275,7 @@ def train_toy2d(config: Toy2DConfig, resume: bool = False, progress: bool = True
     start = time.perf_counter()
     history = train_in_folder(out, config, lambda: fit(
         G, D, mixture.sample, config.train_config(progress), checkpoint=out / "checkpoint.pt", resume=resume,
-        loss=config.gan_loss(), identity=run_identity("toy2d", config)))
+        loss=config.gan_loss(), identity=run_identity("toy2d", config), doctor=True))
     seconds = time.perf_counter() - start
     unchanged = nothing_to_do(out, history, config.steps)
     if unchanged is not None:

@@ -241,7 +241,7 @@ def _run(step, state: dict, identity: dict, config, G: SRResNet, before: dict[st
     history = train_in_folder(out, config, lambda: run_steps(
         step, steps=config.steps, state=state, config=identity, checkpoint=out / "checkpoint.pt", resume=resume,
         lr_factor=_lr_factor(config.steps, config.lr_decay), log_every=max(1, config.steps // 100),
-        checkpoint_every=max(1, config.steps // 10), progress=progress))
+        checkpoint_every=max(1, config.steps // 10), progress=progress, doctor=True))
     stopped = stopped_early(out, history, config)
     if stopped is not None:
         return stopped

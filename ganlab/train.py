@@ -339,7 +339,7 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
         opt_g: torch.optim.Optimizer | None = None, opt_d: torch.optim.Optimizer | None = None,
         callback: Callable[[int, nn.Module, nn.Module, History], None] | None = None,
         checkpoint: str | os.PathLike | None = None, resume: bool = False, loss: GANLoss | None = None,
-        ema: AveragedModel | None = None, identity: dict | None = None, doctor: "Doctor | bool" = True) -> History:
+        ema: AveragedModel | None = None, identity: dict | None = None, doctor: "Doctor | bool" = False) -> History:
     """Train G against D on ``data``: a tensor of real examples, a pair (examples, labels) for a
     conditional GAN, or a sampler ``n -> batch`` returning either.
 
@@ -352,7 +352,8 @@ def fit(G: nn.Module, D: nn.Module, data: Data, config: TrainConfig | None = Non
     ``config.loss`` (e.g. your own losses, or ``losses.with_penalty_weight(...)``). ``ema``
     (from ``ema_of(G)``) is updated after every generator step and saved in the checkpoint.
     ``identity``: more settings that identify the run (a recipe's), saved and compared on resume.
-    ``doctor``: the training doctor that watches the run (``run_steps``'s; ``history.findings`` lists what it found).
+    ``doctor``: True, or a ``ganlab.doctor.Doctor``, has the training doctor watch the run (see ``run_steps``;
+    ``history.findings`` lists what it found).
     """
     config = TrainConfig() if config is None else validate.instance("config", config, TrainConfig, "a TrainConfig")
     for name, player in (("G", G), ("D", D)):

@@ -185,7 +185,8 @@ def train_vae(config: VAEConfig, resume: bool = False, progress: bool = True) ->
         history = train_in_folder(out, config, lambda: run_steps(
             step, steps=config.steps, state=state,
             config=run_identity("vae", config), checkpoint=out / "checkpoint.pt", resume=resume,
-            log_every=max(1, config.steps // 100), checkpoint_every=max(1, config.steps // 10), progress=progress))
+            log_every=max(1, config.steps // 100), checkpoint_every=max(1, config.steps // 10), progress=progress,
+            doctor=True))
         stopped = stopped_early(out, history, config)
         if stopped is not None:
             return stopped

@@ -141,15 +141,15 @@ def test_the_live_panel_shows_the_latest_signals_and_the_findings():
     assert not doctor.Doctor(panel=True).panel  # outside a notebook there is nothing to draw into: it prints
 
 
-def test_every_run_of_the_shared_loop_is_watched_unless_asked_not_to(capsys):
+def test_the_shared_loop_has_the_doctor_watch_when_asked(capsys):
     torch.manual_seed(0)
     G, D = MLPGenerator(latent_dim=2, out_dim=2, width=64, depth=3), MLPDiscriminator(in_dim=2, width=64, depth=3)
     config = TrainConfig(steps=300, batch_size=128, log_every=20, progress=False)
     opt_g, opt_d = make_optimizers(G, D, config)
     opt_g = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))  # G's optimiser on D's weights
-    history = fit(G, D, RING.sample, config, opt_g=opt_g, opt_d=opt_d)  # no doctor asked for: the loop's own
+    history = fit(G, D, RING.sample, config, opt_g=opt_g, opt_d=opt_d, doctor=True)  # the loop's own doctor
     assert "weights_frozen" in codes(history.findings) and "doctor: [step" in capsys.readouterr().out
-    quiet = fit(G, D, RING.sample, dataclasses.replace(config, steps=20), opt_g=opt_g, opt_d=opt_d, doctor=False)
+    quiet = fit(G, D, RING.sample, dataclasses.replace(config, steps=20), opt_g=opt_g, opt_d=opt_d)  # by default none
     assert quiet.findings == () and capsys.readouterr().out == ""
     with pytest.raises(TypeError, match="doctor must be True, False or a ganlab.doctor.Doctor"):
         fit(G, D, RING.sample, config, doctor="yes")
