@@ -48,8 +48,8 @@ from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parallel import DistributedDataParallel
 
-__all__ = ["launched", "init", "rank", "world_size", "is_main", "active", "shard", "wrap", "average_gradients",
-           "average_stats", "SyncBatchNorm", "sync_batchnorm", "single_process", "unwrap"]
+__all__ = ["launched", "init", "session", "rank", "world_size", "is_main", "active", "shard", "wrap",
+           "average_gradients", "average_stats", "SyncBatchNorm", "sync_batchnorm", "single_process", "unwrap"]
 
 
 def launched() -> bool:
@@ -68,6 +68,27 @@ def init() -> None:
         dist.init_process_group("nccl")
     else:
         dist.init_process_group("gloo")
+
+
+@contextlib.contextmanager
+def session() -> Iterator[None]:
+    """Join the process group (``init``) for the work inside, and leave it cleanly at the end.
+
+    Every process waits at a barrier for the others (rank 0 scores and writes the run folder while
+    the rest have finished training), then destroys the group. A process that exits with its gloo
+    group still alive can abort at exit ("terminate called without an active exception") as the
+    group's threads are torn down, and torchrun then reports the whole run as failed. After an
+    error there is no barrier: the other processes may never reach it."""
+    init()
+    try:
+        yield
+    except BaseException:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+        raise
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def active() -> bool:

@@ -314,7 +314,12 @@ def train_dcgan(config: DCGANConfig, resume: bool = False, progress: bool = True
     draws, saves, scores and writes the run folder, and the other ranks return ``{"rank": r, "status": ...}``.
     """
     _check_config(config)
-    distributed.init()
+    with distributed.session():
+        return _train_dcgan(config, resume, progress)
+
+
+def _train_dcgan(config: DCGANConfig, resume: bool, progress: bool) -> dict:
+    """train_dcgan's work, inside the process group when there are several processes."""
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     with cpu_threads(config.threads):

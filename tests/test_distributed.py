@@ -256,3 +256,35 @@ def test_average_gradients_where_a_backward_missed_a_weight(tmp_path):
         # (counted as 0), 1 on rank 1: 0.5. The extra weight: no gradient anywhere, and none after
         torch.testing.assert_close(torch.from_numpy(weight), w + 1)
         assert bias.tolist() == [0.5] and extra_is_none
+
+
+def _session_worker(rank: int, port: int, queue) -> None:
+    import time
+
+    import torch.distributed as dist
+
+    os.environ.update(RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    with distributed.session():
+        active = distributed.active()
+        if rank == 0:
+            time.sleep(1.0)  # rank 0 scores and writes the folder after training; the others wait for it
+        work_done = time.monotonic()
+    queue.put((rank, active, work_done, time.monotonic(), dist.is_initialized()))
+
+
+def test_a_session_waits_for_every_process_and_leaves_the_group():
+    """A process that exits with its gloo group alive can abort as the group's threads are torn down."""
+    import torch.multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    port = _free_port()
+    workers = [ctx.Process(target=_session_worker, args=(r, port, queue)) for r in range(2)]
+    for w in workers:
+        w.start()
+    results = {r[0]: r[1:] for r in (queue.get(timeout=120) for _ in workers)}
+    for w in workers:
+        w.join(timeout=60)
+    assert [w.exitcode for w in workers] == [0, 0]
+    assert all(active and not still for active, _, _, still in results.values()), results
+    assert results[1][2] >= results[0][1], "rank 1 must wait at the barrier until rank 0 has done its work"
