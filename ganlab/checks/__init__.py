@@ -22,6 +22,8 @@ from .ch07 import check_bernoulli_log_likelihood, check_gaussian_kl, check_repar
 from .ch07_elbo import check_iwae_bound, check_latent_traversal_codes, check_negative_elbo
 from .ch08 import (check_cycle_loss, check_cyclegan_d_step, check_identity_loss, check_image_pool, check_linear_decay,
                    check_lsgan_losses, check_receptive_field)
+from .ch09 import (check_d_step_detached, check_g_step, check_least_squares_loss, check_logit_losses,
+                   check_penalty_per_example, check_save_and_resume)
 from .core import CheckFailed
 
 __all__ = [
@@ -40,4 +42,6 @@ __all__ = [
     "check_iwae_bound", "check_latent_traversal_codes",
     "check_cycle_loss", "check_identity_loss", "check_image_pool", "check_linear_decay", "check_receptive_field",
     "check_lsgan_losses", "check_cyclegan_d_step",
+    "check_d_step_detached", "check_g_step", "check_logit_losses", "check_least_squares_loss",
+    "check_penalty_per_example", "check_save_and_resume",
 ]
