@@ -346,7 +346,7 @@ def _on_ring(make_step, d_batchnorm: bool = False, data_outside_tanh: bool = Fal
         findings = {f.code for f in diagnose(history)} | {f.code for f in watcher.findings}
         with torch.no_grad():
             points = net(torch.randn(2500, 2, generator=torch.Generator().manual_seed(seed))) * scale
-        return {**mode_stats(points, ring), "history": dict(history), "doctor": sorted(findings),
+        return {**mode_stats(points, ring), "history": dict(history), "doctor": sorted(findings), "samples": points,
                 "g_weights": torch.cat([p.detach().flatten() for p in G.parameters()])}
     return train
 
@@ -356,12 +356,14 @@ def _digits(n: int, seed: int, held_out: bool = False) -> tuple[Tensor, Tensor]:
     """``n`` training digits (or held-out ones, which no model here trains on) in [-1, 1], with their labels."""
     from .classifier import heldout_mnist, mnist_split
 
-    if held_out:
+    order = torch.Generator().manual_seed(seed)
+    if held_out:  # held out in class order: a random n of them, every class in about its share
         x, y = heldout_mnist()
-        return x[:n], y[:n]
+        pick = torch.randperm(len(x), generator=order)[:n]
+        return x[pick], y[pick]
     train, _ = mnist_split()
     x, y = data.load("mnist")
-    pick = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:n]]
+    pick = train[torch.randperm(len(train), generator=order)[:n]]
     return x[pick], y[pick]
 
 
@@ -408,8 +410,7 @@ def _train_sr(loss_of: Callable[[Tensor, Tensor], Tensor], input_of: Callable[[T
     with torch.no_grad():
         sr = net(input_of(lr))
     return {"psnr": round(_psnr(sr, hr), 2), "psnr_bicubic": round(_psnr(upscale_bicubic(lr, 2), hr), 2),
-            "loss": losses, "examples": torch.stack([lr[:8].repeat_interleave(2, -1).repeat_interleave(2, -2),
-                                                     sr[:8].clamp(-1, 1), hr[:8]])}
+            "loss": losses, "lr": lr[:8], "sr": sr[:8].clamp(-1, 1), "hr": hr[:8]}
 
 
 def _sr_never_sees_lr(buggy: bool, steps: int, seed: int) -> dict[str, Any]:
@@ -469,8 +470,7 @@ def _vae_reductions(buggy: bool, steps: int, seed: int) -> dict[str, Any]:
         again = model.mean_image(model.decode(mu))
     return {"kl": round(history["kl"][-1], 3), "active_units": active_units(model, held_out),
             "reconstruction_error": round((again - held_out).abs().mean().item(), 4), "history": history,
-            "doctor": sorted({f.code for f in diagnose(history)}),
-            "examples": torch.stack([held_out[:8], again[:8]])}
+            "doctor": sorted({f.code for f in diagnose(history)}), "x": held_out[:8], "reconstructed": again[:8]}
 
 
 def _scored_on_training_data(buggy: bool, steps: int, seed: int) -> dict[str, Any]:
@@ -542,14 +542,14 @@ CASES = {case.name: case for case in (
          "uses: a misreading of what requires_grad is for, not a bug in today's PyTorch",
          "leave requires_grad off for constants (it costs a little memory and time)", _on_ring(_labels_require_grad)),
     Case("batchnorm_joint_batch",
-         "G learns slowly and D's outputs on fakes jump between D's step and G's step",
+         "D wins outright from the first steps, and G's samples stay in a small blob far from the data",
          "D has BatchNorm and sees one batch of real and fake examples in its step but fakes alone in G's step: "
          "each batch is normalised with its own statistics, so G is trained against a D that differs from the one "
          "that was just trained",
          "D on real and fake batches separately, in both steps", _on_ring(_batchnorm_joint_batch, d_batchnorm=True),
          seen_in=(ISSUE.format("soumith/ganhacks", 52), ISSUE.format("eriklindernoren/PyTorch-GAN", 135))),
     Case("data_outside_tanh",
-         "D wins outright; the samples pile up on the edges of a square",
+         "D wins outright; the samples press against the edge of tanh's range, short of the data",
          "G ends in tanh, whose outputs lie in (-1, 1), and the data does not (pixels in [0, 255], here a ring of "
          "radius 2): G cannot reach the data, and D separates them with ease",
          "scale the data into (-1, 1) (images: x / 127.5 - 1), and scale the samples back to show them",

@@ -21,7 +21,7 @@ BADGE = "https://colab.research.google.com/github/ganlab/ganlab/blob/main/{}"
 def test_the_course_has_its_first_chapters():
     names = {p.relative_to(ROOT).as_posix() for p in NOTEBOOKS}
     chapters = ("01_gan_theory", "02_gan_losses", "03_dcgan", "04_training_dynamics", "05_multiscale",
-                "06_super_resolution", "07_vae", "08_cyclegan")
+                "06_super_resolution", "07_vae", "08_cyclegan", "09_debugging")
     assert {"notebooks/00_start_here.ipynb"} | {f"notebooks/{chapter}.ipynb" for chapter in chapters} <= names
     for chapter in chapters:
         assert {f"exercises/{chapter}.ipynb", f"solutions/{chapter}.ipynb"} <= names
