@@ -43,6 +43,7 @@ from torch import Tensor, nn
 
 from . import distributed, validate
 from .checkpoint import check_same_run, read_checkpoint, restore
+from .doctor import summary
 from .env import fast, get_device, seed_everything
 from .image_metrics import evaluate_images
 from .image_recipes import DIGIT_SIZE, N_TRAINING_DIGITS, _save_grid, _save_losses, real_reference, training_digits
@@ -243,6 +244,7 @@ def _train(config: LAPGANConfig, resume: bool, progress: bool) -> dict:
         _save_grid(sample(generators, GRID_SIZE, g, upto=level).cpu(), out / name, 8, title)
 
     reached = config.levels - 1  # the finest level trained, or the one a Ctrl-C stopped
+    found: list[str] = []  # what the training doctor found at each level trained now
 
     def train_levels() -> History:
         nonlocal reached
@@ -265,9 +267,10 @@ def _train(config: LAPGANConfig, resume: bool, progress: bool) -> dict:
             history = run_steps(
                 _level_step(i, G, D, opt_g, opt_d, pairs[i], batches, config), steps=config.level_steps(i),
                 state=state, config=identity, checkpoint=path, resume=resume, log_every=config.sample_every,
-                checkpoint_every=config.sample_every, progress=progress,
+                checkpoint_every=config.sample_every, progress=progress, doctor=True,
                 callback=lambda step, _, i=i: draw(i, f"samples_level{i}_step{step}.png",
                                                    f"level {i}, {SIZES[i]} px, step {step}"))
+            found.extend(f"level {i}: {line}" for line in summary(history.findings))
             run.start_step += history.start_step
             _save_losses(history, out / f"losses_level{i}.png")
             if history.interrupted:
@@ -295,6 +298,7 @@ def _train(config: LAPGANConfig, resume: bool, progress: bool) -> dict:
         "train_seconds": round(seconds, 2),
         "device": str(device),
         "threads": torch.get_num_threads(),
+        "doctor": found,  # what the training doctor found while the levels trained
         "config": dataclasses.asdict(config),
     }
     write_metrics(out, result)

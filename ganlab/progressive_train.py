@@ -38,6 +38,7 @@ from torch import Tensor, nn
 
 from . import distributed, validate
 from .checkpoint import check_same_run, read_checkpoint, restore
+from .doctor import summary
 from .env import fast, get_device, seed_everything
 from .image_metrics import evaluate_images
 from .image_recipes import N_TRAINING_DIGITS, _save_grid, _save_losses, generate, real_reference, training_digits
@@ -252,6 +253,8 @@ def _train(config: ProgressiveConfig, resume: bool, progress: bool) -> dict:
             return {**stats, **g_step(G, D, z_batch(), opt_g, loss), "alpha": alpha}  # a fresh z for G's step
         return step
 
+    found: list[str] = []  # what the training doctor found at each stage trained now
+
     def train_stages() -> History:
         histories, done_before = [], 0  # done_before: steps already trained when this call began
         for stage in range(config.stages):
@@ -271,7 +274,8 @@ def _train(config: ProgressiveConfig, resume: bool, progress: bool) -> dict:
                 (out / f"checkpoint_stage{later}.pt").unlink(missing_ok=True)
             history = run_steps(stage_step(stage), steps=steps, state=state, config=identity, checkpoint=path,
                                 resume=resume, averages=averages, log_every=max(1, steps // 50),
-                                checkpoint_every=config.checkpoint_every, progress=progress)
+                                checkpoint_every=config.checkpoint_every, progress=progress, doctor=True)
+            found.extend(f"stage {stage}: {line}" for line in summary(history.findings))
             histories.append(history)
             done_before += history.start_step
             with torch.no_grad():
@@ -307,6 +311,7 @@ def _train(config: ProgressiveConfig, resume: bool, progress: bool) -> dict:
         "train_seconds": round(seconds, 2),
         "device": str(device),
         "threads": torch.get_num_threads(),
+        "doctor": found,  # what the training doctor found while the stages trained
         "config": dataclasses.asdict(config),
     }
     write_metrics(out, result)

@@ -44,6 +44,7 @@ from torch import Tensor, nn
 
 from . import validate
 from .checkpoint import CheckpointError, CheckpointWriteError, check_same_run, read_checkpoint, restore
+from .doctor import summary
 from .env import fast, get_device, seed_everything
 from .images import NATURAL_IMAGES, natural_image
 from .loop import History, TrainingDiverged, run_steps
@@ -283,7 +284,7 @@ def _train_scale(model: SinGAN, scale: int, D: nn.Module, reals: list[Tensor], c
         step, steps=config.iterations, state=state, config=identity, checkpoint=path, resume=resume,
         lr_factor=lambda i: config.lr_gamma if i > drop else 1.0,  # MultiStepLR([1600], 0.1), official
         log_every=max(1, config.iterations // 10), checkpoint_every=max(1, config.iterations // 5),
-        progress=progress))
+        progress=progress, doctor=True))
     return history, True
 
 
@@ -334,6 +335,7 @@ def _train(config: SinGANConfig, resume: bool, progress: bool, out: Path) -> dic
                       "reconstruction_rmse": _draw_scale(model, i, reals[i], folder, config),
                       "status": "finished", "steps_done": history.last_step,
                       "seconds": round(time.perf_counter() - began, 2),
+                      "doctor": summary(history.findings),  # what the training doctor found at this scale
                       **{k: v[-1] for k, v in history.items() if k != "step"}}
             write_metrics(folder, record)
         scales.append(json.loads((folder / "metrics.json").read_text()))
@@ -372,6 +374,7 @@ def _finish(model: SinGAN, real: Tensor, scales: list[dict], r: float, config: S
         "steps_done": config.iterations,
         "train_seconds": round(seconds, 2),
         "seconds_per_scale": [s["seconds"] for s in scales],
+        "doctor": [f"scale {i}: {line}" for i, s in enumerate(scales) for line in s.get("doctor", [])],
         "device": str(real.device),
         "threads": torch.get_num_threads(),
         "config": dataclasses.asdict(config),
