@@ -71,7 +71,8 @@ PREFERS_FAKES = 0.05  # D(fake) above D(real) by this much, on average at the en
 DOUBLE_SIGMOID = 1 / (1 + math.exp(-1))  # 0.731: sigmoid(p) for p in (0, 1) never leaves (0.5, 0.731)
 EXPLODING = 100.0  # a gradient norm this many times its median so far
 COLLAPSED_DIVERSITY = 0.5  # samples this close together, relative to real examples ...
-HEALTHY_DIVERSITY = 0.8  # ... after having been at least this far apart
+HEALTHY_DIVERSITY = 0.8  # ... after having been at least this far apart (the same two bars for the share of the
+# real data's classes that a batch of samples covers, where the data has labels: below half, after 0.8 or more)
 COLLAPSED_KL = 0.1  # nats per example
 MIN_POINTS = 5  # logged steps a window needs before the doctor reads it
 MIN_HISTORY = 50  # logged steps a run needs before the doctor judges where it stands (a NaN counts at any length)
@@ -248,6 +249,14 @@ def diversity(x: Tensor) -> float:
     return float(d.sum() / (len(x) * (len(x) - 1)))
 
 
+def _classes(label: Callable[[Tensor], Tensor], x: Tensor) -> set[int]:
+    """The classes (not -1) that ``label`` finds in the batch ``x``."""
+    with torch.no_grad():
+        found = label(x)
+    validate.tensor("label(x)", found, shape=(len(x),), dtype=None, hint=" (one class index per example, -1 for none)")
+    return {int(c) for c in found.flatten().tolist() if int(c) >= 0}
+
+
 class Doctor:
     """Watch a run live. ``run_steps(..., doctor=True)`` (and ``fit``'s, which every recipe asks for) makes one of
     the networks in its state; pass your own as ``fit(..., doctor=Doctor(...))`` or ``run_steps(..., doctor=...)``
@@ -256,7 +265,9 @@ class Doctor:
     Every time it is called (every ``log_every`` steps), it reads the gradient norms of ``networks`` (the
     gradients of their last step, still in place), and, given ``sample`` (a function of no arguments returning
     a batch of samples of the model, e.g. G on a fixed z) and ``real`` (a batch of real examples), the samples'
-    diversity against the real examples'. Then it diagnoses the history and prints each new finding once, with
+    diversity against the real examples'. Given ``label`` as well (a function from a batch to one class per
+    example, -1 for none: a classifier's argmax for digits, the nearest mode for a mixture), the share of the real
+    batch's classes that the samples cover. Then it diagnoses the history and prints each new finding once, with
     its step (``quiet=True`` keeps them in ``findings`` only). ``report()`` returns everything found.
 
     ``panel=True``, in a notebook: instead of printing, one compact table under the cell, redrawn at every call,
@@ -264,14 +275,21 @@ class Doctor:
     """
 
     def __init__(self, networks: Mapping[str, nn.Module] | None = None, *, sample: Callable[[], Tensor] | None = None,
-                 real: Tensor | None = None, quiet: bool = False, print_fn: Callable[[str], Any] | None = None,
-                 panel: bool = False):
+                 real: Tensor | None = None, label: Callable[[Tensor], Tensor] | None = None, quiet: bool = False,
+                 print_fn: Callable[[str], Any] | None = None, panel: bool = False):
         self.networks = dict(networks or {})
         for name, net in self.networks.items():
             validate.instance(f"networks[{name!r}]", net, nn.Module, "a network")
         if (sample is None) != (real is None):
             raise ValueError("pass sample and real together: the samples' diversity is read against the real data's")
         self.sample, self.real_diversity = sample, (diversity(real) if real is not None else None)
+        if label is not None and sample is None:
+            raise ValueError("label needs sample and real: the classes the samples cover are read against the real "
+                             "batch's")
+        self.label, self.real_classes = label, (_classes(label, real) if label is not None else None)
+        if self.real_classes is not None and not self.real_classes:
+            raise ValueError("label(real) gave no class (every example -1): it should return one class index per "
+                             "example, e.g. a classifier's argmax")
         from tqdm.auto import tqdm
 
         self.quiet, self.print_fn = validate.flag("quiet", quiet), print_fn or tqdm.write  # above a progress bar
@@ -287,7 +305,11 @@ class Doctor:
         for name, net in self.networks.items():
             self.signals.setdefault(f"grad_norm_{name}", []).append(grad_norm(net))
         if self.sample is not None:
-            self.signals.setdefault("diversity", []).append(diversity(self.sample()) / self.real_diversity)
+            samples = self.sample()
+            self.signals.setdefault("diversity", []).append(diversity(samples) / self.real_diversity)
+            if self.label is not None:
+                covered = _classes(self.label, samples) & self.real_classes
+                self.signals.setdefault("coverage", []).append(len(covered) / len(self.real_classes))
         seen = {f.code for f in self.findings}
         # "D learns nothing" waits for the end (finish): a D with a small learning rate moves slowly at first
         now = [f for f in diagnose(history) if f.code not in _AT_THE_END] + self._live()
@@ -361,10 +383,21 @@ class Doctor:
                          "constraint)", "inputs outside the range the network expects"],
                         ["lower the learning rate; clip gradients (torch.nn.utils.clip_grad_norm_)",
                          "a gradient penalty or spectral normalisation for the critic"]))
+        cov = self.signals.get("coverage", [])
+        if len(cov) >= 3 and max(cov[:-2]) >= HEALTHY_DIVERSITY and max(cov[-2:]) < COLLAPSED_DIVERSITY:
+            findings.append(Finding(
+                "mode_collapse", steps[-1], "mode collapse: the samples cover few of the data's classes",
+                f"a fixed batch of samples covers {cov[-1]:.0%} of the classes of a real batch (below "
+                f"{COLLAPSED_DIVERSITY:.0%} at the last two readings; it was {max(cov):.0%} at its highest)",
+                ["G has found a few outputs D does not reject, and D chases them from one to the next",
+                 "a D too weak to see the missing modes, or a learning rate too high for G"],
+                ["minibatch standard deviation or minibatch discrimination in D; unrolled or Wasserstein losses",
+                 "a lower learning rate for G; an average of G's weights (EMA)"]))
         div = self.signals.get("diversity", [])
         # collapse is a fall: the samples were once diverse (at least HEALTHY_DIVERSITY) and are no longer, twice
         # running (an untrained G's samples start close together; that is not a collapse)
-        if len(div) >= 3 and max(div[:-2]) >= HEALTHY_DIVERSITY and max(div[-2:]) < COLLAPSED_DIVERSITY:
+        if (len(div) >= 3 and max(div[:-2]) >= HEALTHY_DIVERSITY and max(div[-2:]) < COLLAPSED_DIVERSITY
+                and not any(f.code == "mode_collapse" for f in findings)):
             findings.append(Finding(
                 "mode_collapse", steps[-1], "mode collapse: the samples are too alike",
                 f"samples of a fixed batch of z are on average {div[-1]:.2f} times as far apart as real examples "

@@ -38,10 +38,17 @@ def ring_run(bug: str = "", steps: int = 600, lr: float = 1e-3, loss: str = "non
     if bug == "nan_data":  # a data pipeline that divides by a standard deviation of 0
         sample = lambda n: (RING.sample(n) - 0.0) / torch.zeros(1)  # noqa: E731
     z = torch.randn(256, 2, generator=torch.Generator().manual_seed(1))
-    watcher = doctor.Doctor({"G": G, "D": D}, sample=lambda: G(z), real=RING.sample(256), quiet=True)
+    watcher = doctor.Doctor({"G": G, "D": D}, sample=lambda: G(z), real=RING.sample(256), label=nearest_mode,
+                            quiet=True)
     history = fit(G, D, sample, config, opt_g=opt_g, opt_d=opt_d, loss=gan_loss, doctor=watcher,
                   checkpoint=checkpoint, resume=resume)
     return history, watcher
+
+
+def nearest_mode(x):
+    """The ring mode each point is within 3 sigma of (the course's "covered"), -1 for none."""
+    distance, mode = torch.cdist(x.float(), RING.means).min(dim=1)
+    return torch.where(distance <= 3 * RING.sigma, mode, torch.full_like(mode, -1))
 
 
 def codes(findings) -> list[str]:
@@ -153,3 +160,25 @@ def test_the_shared_loop_has_the_doctor_watch_when_asked(capsys):
     assert quiet.findings == () and capsys.readouterr().out == ""
     with pytest.raises(TypeError, match="doctor must be True, False or a ganlab.doctor.Doctor"):
         fit(G, D, RING.sample, config, doctor="yes")
+
+
+def test_classes_covered_falling_is_mode_collapse():
+    spread = RING.sample(256, generator=torch.Generator().manual_seed(0))  # every mode
+    calls = {"n": 0}
+
+    def sample():  # a G whose samples cover the ring for three readings, then a single mode
+        calls["n"] += 1
+        return spread if calls["n"] <= 3 else RING.means[:1] + 0.5 * (spread - spread.mean(0))
+    watcher = doctor.Doctor(sample=sample, real=RING.sample(256), label=nearest_mode, quiet=True)
+    history = {"step": []}
+    for step in range(1, 6):
+        watcher(step, history)
+    assert watcher.signals["coverage"][:3] == [1.0, 1.0, 1.0] and watcher.signals["coverage"][-1] <= 0.25
+    assert codes(watcher.findings) == ["mode_collapse"] and "classes" in watcher.findings[0].title
+
+
+def test_label_needs_samples_and_some_class():
+    with pytest.raises(ValueError, match="label needs sample and real"):
+        doctor.Doctor(label=nearest_mode)
+    with pytest.raises(ValueError, match="no class"):
+        doctor.Doctor(sample=lambda: RING.sample(8), real=RING.sample(8) + 10, label=nearest_mode)
