@@ -1,6 +1,6 @@
 """Benchmark: how often the training doctor names a broken run's trouble, and how often it cries wolf.
 
-    python benchmarks/doctor.py                        # the catalogue below, about two minutes on one core
+    python benchmarks/doctor.py                        # the catalogue below, about two and a half minutes on one core
     python benchmarks/doctor.py --runs notebooks/runs  # and every finished run folder there, read after the fact
 
 The catalogue, all on the ring of 8 Gaussians from fixed seeds:
