@@ -77,7 +77,9 @@ COLLAPSED_KL = 0.1  # nats per example
 MIN_POINTS = 5  # logged steps a window needs before the doctor reads it
 MIN_HISTORY = 50  # logged steps a run needs before the doctor judges where it stands (a NaN counts at any length)
 _STATES = ("d_wins", "d_prefers_fakes")  # findings about where the run stands, rather than about an event
-_AT_THE_END = ("d_learns_nothing",)  # judged on the whole run only
+# judged on the whole run only: a D with a small learning rate moves slowly at first, and a D that starts above 0.5
+# on both sides (as initial weights can put it) stays inside the double sigmoid's band for its first steps
+_AT_THE_END = ("d_learns_nothing", "double_sigmoid")
 
 
 @dataclass
@@ -311,7 +313,7 @@ class Doctor:
                 covered = _classes(self.label, samples) & self.real_classes
                 self.signals.setdefault("coverage", []).append(len(covered) / len(self.real_classes))
         seen = {f.code for f in self.findings}
-        # "D learns nothing" waits for the end (finish): a D with a small learning rate moves slowly at first
+        # "D learns nothing" and the double sigmoid wait for the end (finish): see _AT_THE_END
         now = [f for f in diagnose(history) if f.code not in _AT_THE_END] + self._live()
         for finding in now:
             # a finding about the state of the run (D ahead, D preferring fakes) counts live only when two readings

@@ -182,3 +182,24 @@ def test_label_needs_samples_and_some_class():
         doctor.Doctor(label=nearest_mode)
     with pytest.raises(ValueError, match="no class"):
         doctor.Doctor(sample=lambda: RING.sample(8), real=RING.sample(8) + 10, label=nearest_mode)
+
+
+def test_a_d_that_starts_inside_the_double_sigmoid_band_is_not_a_double_sigmoid():
+    """Initial weights can put D's outputs at 0.55 on both sides; a slow D leaves the band after its first steps."""
+    watcher = doctor.Doctor(quiet=True)
+    history = {"step": [], "d_real": [], "d_fake": []}
+    for step in range(1, 301):  # in the band for 100 steps, then a healthy D around 0.5 on both sides
+        inside = step <= 100
+        history["step"].append(step)
+        history["d_real"].append(0.56 if inside else 0.52 + 0.04 * (step % 2))
+        history["d_fake"].append(0.55 if inside else 0.47 + 0.04 * (step % 2))
+        if step % 10 == 0:
+            watcher(step, history)
+    watcher.finish(history)
+    assert codes(watcher.findings) == []
+    stuck = {key: values[:100] for key, values in history.items()}  # a run that ends inside the band
+    watcher = doctor.Doctor(quiet=True)
+    watcher(100, stuck)
+    assert codes(watcher.findings) == []  # not while it trains ...
+    watcher.finish(stuck)
+    assert codes(watcher.findings) == ["double_sigmoid"]  # ... but at its end
