@@ -77,6 +77,9 @@ COLLAPSED_KL = 0.1  # nats per example
 MIN_POINTS = 5  # logged steps a window needs before the doctor reads it
 MIN_HISTORY = 50  # logged steps a run needs before the doctor judges where it stands (a NaN counts at any length)
 _STATES = ("d_wins", "d_prefers_fakes")  # findings about where the run stands, rather than about an event
+# findings that a run can recover from: one seen while it trained but no longer true at its end has passed (GANs on
+# the ring hop between modes, and a D can lead for a while), and the run's findings are about how it ended
+_PASSING = _STATES + ("mode_collapse", "weights_frozen")
 # judged on the whole run only: a D with a small learning rate moves slowly at first, and a D that starts above 0.5
 # on both sides (as initial weights can put it) stays inside the double sigmoid's band for its first steps
 _AT_THE_END = ("d_learns_nothing", "double_sigmoid")
@@ -297,6 +300,7 @@ class Doctor:
         self.quiet, self.print_fn = validate.flag("quiet", quiet), print_fn or tqdm.write  # above a progress bar
         self.signals: dict[str, list[float]] = {"step": []}
         self.findings: list[Finding] = []
+        self.passed: list[Finding] = []  # seen while the run trained, no longer true at its end (see finish)
         self._last_codes: set[str] = set()
         self.panel, self._handle = validate.flag("panel", panel) and _in_notebook(), None
         self._first = {name: _flat_weights(net) for name, net in self.networks.items()}  # to see whether they move
@@ -328,9 +332,19 @@ class Doctor:
         self._show(history)
 
     def finish(self, history: Mapping[str, list]) -> None:
-        """After the last step: what the whole history shows that the live readings did not report."""
+        """After the last step: what the whole history shows that the live readings did not report. A finding about
+        where the run stood (D ahead, D preferring the fakes, collapse, weights that did not move) that no longer
+        holds at the end moves to ``passed``: the run recovered from it."""
+        final = diagnose(history)
+        holds = {f.code for f in final} | {f.code for f in self._live()}
+        for finding in [f for f in self.findings if f.code in _PASSING and f.code not in holds]:
+            self.findings.remove(finding)
+            self.passed.append(finding)
+            if not (self.quiet or self.panel):
+                self.print_fn(f"doctor: passed: {finding.title} (from step {finding.step}) no longer shows at the "
+                              f"end of the run")
         seen = {f.code for f in self.findings}
-        for finding in diagnose(history):
+        for finding in final:
             if finding.code not in seen:
                 self.findings.append(finding)
                 if not (self.quiet or self.panel):
@@ -357,6 +371,8 @@ class Doctor:
         verdict = ("<span style='color:#2a7'>no trouble found so far</span>" if not self.findings else
                    "<br>".join(f"<span style='color:#c33'>step {f.step}: {html.escape(f.title)}</span> "
                                f"<small>{html.escape(f.evidence)}</small>" for f in self.findings))
+        verdict += "".join(f"<br><span style='color:#888'>passed: step {f.step}: {html.escape(f.title)}, no longer "
+                           f"at the end of the run</span>" for f in self.passed)
         return (f"<div style='font-family:monospace;font-size:12px'><b>doctor</b> at step {step}"
                 f"<table><tr>{cells}</tr></table>{verdict}</div>")
 

@@ -203,3 +203,37 @@ def test_a_d_that_starts_inside_the_double_sigmoid_band_is_not_a_double_sigmoid(
     assert codes(watcher.findings) == []  # not while it trains ...
     watcher.finish(stuck)
     assert codes(watcher.findings) == ["double_sigmoid"]  # ... but at its end
+
+
+def test_a_collapse_the_run_recovers_from_has_passed_at_its_end(capsys):
+    spread = RING.sample(256, generator=torch.Generator().manual_seed(0))
+    calls = {"n": 0}
+
+    def sample():  # the ring, then a single mode for two readings, then the ring again
+        calls["n"] += 1
+        return RING.means[:1] + 0.5 * (spread - spread.mean(0)) if calls["n"] in (4, 5) else spread
+    watcher = doctor.Doctor(sample=sample, real=RING.sample(256), label=nearest_mode, print_fn=print)
+    history = {"step": []}
+    for step in range(1, 6):
+        watcher(step, history)
+    assert codes(watcher.findings) == ["mode_collapse"]  # reported live ...
+    for step in range(6, 9):
+        watcher(step, history)
+    watcher.finish(history)
+    assert codes(watcher.findings) == [] and codes(watcher.passed) == ["mode_collapse"]  # ... and gone by the end
+    assert "passed: mode collapse" in capsys.readouterr().out
+
+
+def test_a_d_that_led_for_a_while_is_not_a_finding_at_the_end():
+    history = {"step": [], "d_real": [], "d_fake": []}
+    watcher = doctor.Doctor(quiet=True)
+    for step in range(1, 401):  # fakes rated above real data for a stretch, then a healthy D near 0.5
+        ahead = 100 <= step <= 200
+        history["step"].append(step)
+        history["d_real"].append(0.40 if ahead else 0.52)
+        history["d_fake"].append(0.60 if ahead else 0.48)
+        if step % 20 == 0:
+            watcher(step, history)
+    assert "d_prefers_fakes" in codes(watcher.findings)
+    watcher.finish(history)
+    assert codes(watcher.findings) == [] and codes(watcher.passed) == ["d_prefers_fakes"]
