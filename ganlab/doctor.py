@@ -40,14 +40,24 @@ The thresholds, and why:
 - *Exploding gradients* (live): a network's gradient norm exceeds 100 times its median so far.
 - *Mode collapse* (live, with samples): the mean distance between samples of a fixed batch of z
   falls below half the mean distance between real examples (twice running), after having been
-  at least 0.8 of it.
+  at least 0.8 of it; or, given ``label``, the share of a real batch's classes that the samples
+  cover falls the same way.
 - *Posterior collapse* (VAE): the KL term averages below 0.1 nats per example over the last
   fifth: the code carries (almost) no information about the input (chapter 07).
 
 A run of fewer than 50 logged steps is too short to judge (a D that has not moved yet, a KL that
 has not grown yet): on those the doctor reports divergence only. Where a signal is ambiguous the
 finding says so (``certain=False``): D winning near the very end
-of a short run, for instance, may be a run that has not reached its balance yet.
+of a short run, for instance, may be a run that has not reached its balance yet. A finding about
+where a live run stands (D ahead, D preferring the fakes, collapse, frozen weights) that no longer
+holds at the run's end moves to ``Doctor.passed``: GANs go through such phases and recover.
+
+What it does not diagnose: oscillation and a learning rate that is too high but does not make the
+gradients explode have no rule of their own. The signal tried for them, D's output on real data
+jumping from one logged step to the next, measured 0.13 to 0.24 in healthy image GANs of the
+course, too close to what a broken run shows to tell them apart. Bugs that leave D's outputs in a
+normal range (chapter 09's fakes not detached, a gradient penalty over the wrong dimension) leave
+nothing for it to read; a known-good run to compare with finds those.
 """
 
 from __future__ import annotations
