@@ -35,7 +35,7 @@ from .loop import History, run_steps
 from .metrics import mode_stats
 from .nets import MLPDiscriminator, MLPGenerator
 
-__all__ = ["Case", "CASES", "run_case"]
+__all__ = ["Case", "CASES", "run_case", "healthy_ring_run"]
 
 BATCH = 256  # examples per step, real and fake each
 STEPS = 1500  # steps of each run: enough for the fixed runs to cover all 8 modes
@@ -607,3 +607,11 @@ def run_case(name: str, steps: int | None = None, seed: int = 0) -> dict[str, di
     steps = case.steps if steps is None else validate.integer("steps", steps)
     validate.integer("seed", seed, low=0)
     return {"buggy": case.train(True, steps, seed), "fixed": case.train(False, steps, seed)}
+
+
+def healthy_ring_run(steps: int = STEPS, seed: int = 0) -> dict[str, Any]:
+    """The plain, bug-free ring run of the clinic (what each ring case's fixed step trains), with the figures of
+    ``run_case``: the run an interrupted and resumed one should end exactly where."""
+    validate.integer("steps", steps)
+    validate.integer("seed", seed, low=0)
+    return _on_ring(_plain)(False, steps, seed)

@@ -53,7 +53,7 @@ def test_labels_that_require_grad_change_nothing():
 
 def test_a_resume_with_the_optimiser_state_is_the_uninterrupted_run_and_one_without_is_not():
     result = clinic.run_case("optimiser_state_lost")
-    straight = clinic._on_ring(clinic._plain)(False, clinic.STEPS, 0)
+    straight = clinic.healthy_ring_run()
     assert torch.equal(result["fixed"]["g_weights"], straight["g_weights"])
     assert not torch.equal(result["buggy"]["g_weights"], straight["g_weights"])
     half = clinic.STEPS // 2
