@@ -89,19 +89,26 @@ def _fakes_not_detached(G, D, opt_g, opt_d, sample, z, buggy, **_):
     return step
 
 
-def _bce_step(G, D, opt_g, opt_d, sample, z, squash=lambda t: t, real_target=1.0, fake_target=0.0):
-    """The plain step (D on real and detached fakes, then G through D), with what the next cases change."""
+def _bce_step(G, D, opt_g, opt_d, sample, z, squash=lambda t: t, real_target=1.0, fake_target=0.0,
+              loss=F.binary_cross_entropy_with_logits, labels_require_grad=False, joint=False):
+    """The plain step (D on real and detached fakes, then G through D), with what the next cases change: ``squash``
+    D's outputs, the targets, the ``loss``, labels that ask for a gradient, D's step on one ``joint`` batch."""
+    def label(like: Tensor, value: float) -> Tensor:
+        return torch.full_like(like, value).requires_grad_(labels_require_grad)
+
     def step(i: int) -> dict[str, float]:
         real, fake = sample(BATCH), G(z(BATCH))
         opt_d.zero_grad()
-        real_out, fake_out = squash(D(real)), squash(D(fake.detach()))
-        loss_d = (F.binary_cross_entropy_with_logits(real_out, torch.full_like(real_out, real_target))
-                  + F.binary_cross_entropy_with_logits(fake_out, torch.full_like(fake_out, fake_target)))
+        if joint:
+            real_out, fake_out = squash(D(torch.cat([real, fake.detach()]))).split(BATCH)
+        else:
+            real_out, fake_out = squash(D(real)), squash(D(fake.detach()))
+        loss_d = loss(real_out, label(real_out, real_target)) + loss(fake_out, label(fake_out, fake_target))
         loss_d.backward()
         opt_d.step()
         opt_g.zero_grad()
         out = squash(D(fake))
-        loss_g = F.binary_cross_entropy_with_logits(out, _ones(out))
+        loss_g = loss(out, label(out, 1.0))
         loss_g.backward()
         opt_g.step()
         return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), **_probabilities(real_out, fake_out, "bce")}
@@ -149,26 +156,10 @@ def _g_optimiser_on_d(G, D, opt_g, opt_d, sample, z, buggy, **_):
     return _bce_step(G, D, opt_g, opt_d, sample, z)
 
 
-
-
 def _bce_on_raw_logits(G, D, opt_g, opt_d, sample, z, buggy, **_):
     # BUG: F.binary_cross_entropy (nn.BCELoss) takes probabilities, and D returns logits
     loss = F.binary_cross_entropy if buggy else F.binary_cross_entropy_with_logits
-
-    def step(i: int) -> dict[str, float]:
-        real, fake = sample(BATCH), G(z(BATCH))
-        opt_d.zero_grad()
-        real_out, fake_out = D(real), D(fake.detach())
-        loss_d = loss(real_out, _ones(real_out)) + loss(fake_out, torch.zeros_like(fake_out))
-        loss_d.backward()
-        opt_d.step()
-        opt_g.zero_grad()
-        out = D(fake)
-        loss_g = loss(out, _ones(out))
-        loss_g.backward()
-        opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), **_probabilities(real_out, fake_out, "bce")}
-    return step
+    return _bce_step(G, D, opt_g, opt_d, sample, z, loss=loss)
 
 
 def _step_on_model(G, D, opt_g, opt_d, sample, z, buggy, **_):
@@ -201,45 +192,13 @@ class _NoStep:
 
 
 def _labels_require_grad(G, D, opt_g, opt_d, sample, z, buggy, **_):
-    def target(like: Tensor, value: float) -> Tensor:  # BUG (if it is one): labels that ask for a gradient
-        return torch.full_like(like, value).requires_grad_(buggy)
-
-    def step(i: int) -> dict[str, float]:
-        real, fake = sample(BATCH), G(z(BATCH))
-        opt_d.zero_grad()
-        real_out, fake_out = D(real), D(fake.detach())
-        loss_d = (F.binary_cross_entropy_with_logits(real_out, target(real_out, 1.0))
-                  + F.binary_cross_entropy_with_logits(fake_out, target(fake_out, 0.0)))
-        loss_d.backward()
-        opt_d.step()
-        opt_g.zero_grad()
-        out = D(fake)
-        loss_g = F.binary_cross_entropy_with_logits(out, target(out, 1.0))
-        loss_g.backward()
-        opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), **_probabilities(real_out, fake_out, "bce")}
-    return step
+    # BUG (if it is one): labels made with requires_grad=True
+    return _bce_step(G, D, opt_g, opt_d, sample, z, labels_require_grad=buggy)
 
 
 def _batchnorm_joint_batch(G, D, opt_g, opt_d, sample, z, buggy, **_):
-    def step(i: int) -> dict[str, float]:
-        real, fake = sample(BATCH), G(z(BATCH))
-        opt_d.zero_grad()
-        if buggy:  # BUG: one batch of real and fake for D's step; G's step below shows D fakes alone
-            real_out, fake_out = D(torch.cat([real, fake.detach()])).split(BATCH)
-        else:
-            real_out, fake_out = D(real), D(fake.detach())
-        loss_d = (F.binary_cross_entropy_with_logits(real_out, _ones(real_out))
-                  + F.binary_cross_entropy_with_logits(fake_out, torch.zeros_like(fake_out)))
-        loss_d.backward()
-        opt_d.step()
-        opt_g.zero_grad()
-        out = D(fake)
-        loss_g = F.binary_cross_entropy_with_logits(out, _ones(out))
-        loss_g.backward()
-        opt_g.step()
-        return {"loss_d": loss_d.item(), "loss_g": loss_g.item(), **_probabilities(real_out, fake_out, "bce")}
-    return step
+    # BUG: one batch of real and fake for D's step, while G's step shows D the fakes alone
+    return _bce_step(G, D, opt_g, opt_d, sample, z, joint=buggy)
 
 
 def _plain(G, D, opt_g, opt_d, sample, z, buggy, **_):  # the bug is outside the step (the data, the networks)
@@ -439,7 +398,7 @@ def _perceptual_unnormalised(buggy: bool, steps: int, seed: int) -> dict[str, An
 
 def _vae_reductions(buggy: bool, steps: int, seed: int) -> dict[str, Any]:
     """A ConvVAE (latent 16) on 2,000 digits, batch 64, Adam 1e-3; KL, active units and held-out reconstruction."""
-    from .vae import ConvVAE, active_units, to_unit
+    from .vae import ConvVAE, active_units, gaussian_kl, to_unit
 
     torch.manual_seed(seed)
     x_train, _ = _digits(2000, seed)
@@ -451,7 +410,7 @@ def _vae_reductions(buggy: bool, steps: int, seed: int) -> dict[str, Any]:
         x = x_train[torch.randint(len(x_train), (64,), generator=stream)]
         opt.zero_grad()
         logits, mu, logvar, _ = model(x, stream)
-        kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1).mean()  # nats per image
+        kl = gaussian_kl(mu, logvar).mean()  # nats per image
         if buggy:  # BUG: the reconstruction averaged over the 784 pixels, the KL summed over the 16 latents
             reconstruction = F.binary_cross_entropy_with_logits(logits, to_unit(x))
         else:
