@@ -33,6 +33,7 @@ ANY = "any finding"
 def fit_run(lr_g: float = 1e-3, lr_d: float = 1e-3, loss: str = "nonsaturating", d_opt_on_g: bool = False,
             steps: int = 600) -> set[str]:
     from ganlab import data, doctor
+    from ganlab.metrics import mode_labels
     from ganlab.nets import MLPDiscriminator, MLPGenerator
     from ganlab.train import TrainConfig, fit, make_optimizers
 
@@ -44,12 +45,8 @@ def fit_run(lr_g: float = 1e-3, lr_d: float = 1e-3, loss: str = "nonsaturating",
     if d_opt_on_g:
         opt_d = torch.optim.Adam(G.parameters(), lr=lr_d, betas=(0.5, 0.999))
     z = torch.randn(256, 2, generator=torch.Generator().manual_seed(1))
-    def nearest_mode(x: torch.Tensor) -> torch.Tensor:  # the mode within 3 sigma of each point, -1 for none
-        distance, mode = torch.cdist(x.float(), ring.means).min(dim=1)
-        return torch.where(distance <= 3 * ring.sigma, mode, torch.full_like(mode, -1))
-
-    watcher = doctor.Doctor({"G": G, "D": D}, sample=lambda: G(z), real=ring.sample(256), label=nearest_mode,
-                            quiet=True)
+    watcher = doctor.Doctor({"G": G, "D": D}, sample=lambda: G(z), real=ring.sample(256),
+                            label=lambda x: mode_labels(x, ring), quiet=True)
     history = fit(G, D, ring.sample, config, opt_g=opt_g, opt_d=opt_d, doctor=watcher)
     return {f.code for f in doctor.diagnose(history)} | {f.code for f in watcher.findings}
 

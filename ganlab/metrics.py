@@ -32,15 +32,23 @@ def nearest_mode(samples: Tensor, modes: Tensor) -> tuple[Tensor, Tensor]:
     return idx, d
 
 
+def mode_labels(samples: Tensor, mixture: GaussianMixture, n_std: float = 3.0) -> Tensor:
+    """The mode each sample of (N, D) is within ``n_std`` sigma of, -1 for none: (N,) integers, the classes a
+    ``ganlab.doctor.Doctor(label=...)`` reads its coverage from (a mode with a label is a covered one)."""
+    validate.instance("mixture", mixture, GaussianMixture, "a GaussianMixture such as ganlab.data.ring()")
+    validate.tensor("samples", samples, shape=("N", mixture.dim))
+    idx, dist = nearest_mode(samples.detach(), mixture.means.to(samples.device))
+    return torch.where(dist <= n_std * mixture.sigma, idx, torch.full_like(idx, -1))
+
+
 def mode_stats(samples: Tensor, mixture: GaussianMixture, n_std: float = 3.0) -> dict[str, float]:
     """Modes covered, high-quality fraction and reverse KL of ``samples`` (N, D)."""
     validate.instance("mixture", mixture, GaussianMixture, "a GaussianMixture such as ganlab.data.ring()")
     validate.tensor("samples", samples, shape=("N", mixture.dim))  # NaN or inf: the generator has diverged
     validate.number("n_std", n_std, low=0, low_open=True)
-    samples = samples.detach().cpu()
-    idx, dist = nearest_mode(samples, mixture.means)
-    good = dist <= n_std * mixture.sigma
-    counts = torch.bincount(idx[good], minlength=mixture.n_modes).double()  # (K,)
+    labels = mode_labels(samples.detach().cpu(), mixture, n_std)
+    good = labels >= 0
+    counts = torch.bincount(labels[good], minlength=mixture.n_modes).double()  # (K,)
     n_good = int(good.sum())
     if n_good == 0:
         reverse_kl = math.inf

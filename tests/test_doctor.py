@@ -11,6 +11,7 @@ import torch
 
 from ganlab import cli, data, doctor
 from ganlab.losses import get_loss
+from ganlab.metrics import mode_labels
 from ganlab.loop import TrainingDiverged
 from ganlab.nets import MLPDiscriminator, MLPGenerator
 from ganlab.recipes import Toy2DConfig, train_in_folder
@@ -46,9 +47,7 @@ def ring_run(bug: str = "", steps: int = 600, lr: float = 1e-3, loss: str = "non
 
 
 def nearest_mode(x):
-    """The ring mode each point is within 3 sigma of (the course's "covered"), -1 for none."""
-    distance, mode = torch.cdist(x.float(), RING.means).min(dim=1)
-    return torch.where(distance <= 3 * RING.sigma, mode, torch.full_like(mode, -1))
+    return mode_labels(x, RING)
 
 
 def codes(findings) -> list[str]:

@@ -45,3 +45,12 @@ def test_bad_samples_are_rejected():
         metrics.mode_stats(torch.zeros(10, 3), mix)
     with pytest.raises(ValueError, match="NaN"):
         metrics.mode_stats(torch.full((10, 2), float("nan")), mix)
+
+
+def test_mode_labels_name_the_mode_within_three_sigma_and_minus_one_elsewhere():
+    ring = data.ring()
+    step = torch.tensor([[ring.sigma, 0.0]])
+    points = torch.cat([ring.means[[3, 0]], ring.means[[5]] + 2.9 * step, ring.means[[5]] + 3.1 * step,
+                        torch.zeros(1, 2)])
+    assert metrics.mode_labels(points, ring).tolist() == [3, 0, 5, -1, -1]
+    assert metrics.mode_labels(points, ring, n_std=4.0).tolist() == [3, 0, 5, 5, -1]
