@@ -37,6 +37,7 @@ def mode_labels(samples: Tensor, mixture: GaussianMixture, n_std: float = 3.0) -
     ``ganlab.doctor.Doctor(label=...)`` reads its coverage from (a mode with a label is a covered one)."""
     validate.instance("mixture", mixture, GaussianMixture, "a GaussianMixture such as ganlab.data.ring()")
     validate.tensor("samples", samples, shape=("N", mixture.dim))
+    validate.number("n_std", n_std, low=0, low_open=True)
     idx, dist = nearest_mode(samples.detach(), mixture.means.to(samples.device))
     return torch.where(dist <= n_std * mixture.sigma, idx, torch.full_like(idx, -1))
 
